@@ -1,0 +1,501 @@
+"""One generic, contract-driven loader for all six file kinds.
+
+Per file, one transaction writes the staging rows (typed, with lineage), the quarantined
+records and the ingest.files row, so a crash mid-file leaves no trace and the next run loads
+the file whole. Validation and de-duplication are set-based SQL over the whole file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from assets.ingest.contract import SOURCES, Column, Source
+from assets.ingest.files import (
+    FileProblem,
+    LandedFile,
+    ParsedFile,
+    decode,
+    discover,
+    parse,
+    sha256_of,
+)
+from assets.ingest.validation import ident, literal, reason_columns, typed_value
+
+INGEST_TABLES_SQL = Path(__file__).with_name("ingest_tables.sql")
+LINEAGE_COLUMNS = (
+    ("_source_path", "VARCHAR"),
+    ("_file_name", "VARCHAR"),
+    ("_line", "BIGINT"),
+    ("_sha256", "VARCHAR"),
+    ("_load_id", "VARCHAR"),
+    ("_ingested_at", "TIMESTAMPTZ"),
+    ("_record_hash", "VARCHAR"),
+)
+REDACTED = "[redacted]"
+
+
+@dataclass
+class FileResult:
+    """What happened to one file; mirrors its ingest.files row."""
+
+    path: str
+    source: str
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+    rows_quarantined: int = 0
+    message: str | None = None
+    reasons: Counter = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        text = (
+            f"{self.path}: {self.status} — read {self.rows_read}, loaded {self.rows_loaded}, "
+            f"duplicate {self.rows_duplicate}, quarantined {self.rows_quarantined}"
+        )
+        if self.reasons:
+            text += " (" + ", ".join(f"{r}: {n}" for r, n in sorted(self.reasons.items())) + ")"
+        if self.message:
+            text += f" — {self.message}"
+        return text
+
+
+# --- tables -----------------------------------------------------------------------------
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(INGEST_TABLES_SQL.read_text())
+    for source in SOURCES.values():
+        columns = [f"{ident(c.name)} {c.sql_type}" for c in source.columns]
+        columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS]
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS staging.{source.name} ({', '.join(columns)})"
+        )
+
+
+# --- which files are new ----------------------------------------------------------------
+
+
+def pending_files(con: duckdb.DuckDBPyConnection, landing_dir: Path, source: Source):
+    """Files not yet recorded, or recorded with another size or mtime (to be re-checked)."""
+    known = {
+        path: (size, mtime)
+        for path, size, mtime in con.execute(
+            "SELECT path, bytes, file_mtime_ns FROM ingest.files WHERE source = ? "
+            "QUALIFY row_number() OVER (PARTITION BY path ORDER BY ingested_at DESC) = 1",
+            [source.name],
+        ).fetchall()
+    }
+    return [f for f in discover(landing_dir, source) if known.get(f.relative_path) != f.stat_signature()]
+
+
+def ingest_source(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    landing_dir: Path,
+    log: Callable[[str], None] = print,
+) -> list[FileResult]:
+    """Ingest every new file of one source, in file-name order, one transaction per file."""
+    ensure_tables(con)
+    files = pending_files(con, landing_dir, source)
+    results = []
+    for number, landed in enumerate(files, start=1):
+        result = ingest_file(con, landed)
+        if result is not None:
+            results.append(result)
+            log(f"[{source.name} {number}/{len(files)}] {result.summary()}")
+    return results
+
+
+# --- one file ---------------------------------------------------------------------------
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult | None:
+    """Ingest one file atomically; None when it is a file already ingested unchanged."""
+    data = landed.path.read_bytes()
+    digest = sha256_of(data)
+    size, mtime_ns = landed.stat_signature()
+    earlier = con.execute(
+        "SELECT path, sha256 FROM ingest.files WHERE sha256 = ? OR path = ? "
+        "ORDER BY (path = ?) DESC, ingested_at LIMIT 1",
+        [digest, landed.relative_path, landed.relative_path],
+    ).fetchone()
+    if earlier == (landed.relative_path, digest):
+        _touch_mtime(con, landed, digest, mtime_ns)
+        return None
+
+    load = _Load(landed, digest, len(data), mtime_ns)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if earlier is not None and earlier[0] == landed.relative_path:
+            result = load.reject(
+                con,
+                FileProblem(
+                    "file:changed_after_ingest",
+                    "the file's bytes changed after it was ingested; landed files are "
+                    "immutable — land new content under a new name",
+                ),
+            )
+        elif earlier is not None:
+            result = load.record_file(
+                con,
+                FileResult(
+                    landed.relative_path,
+                    landed.source.name,
+                    "duplicate_file",
+                    message=f"same bytes as {earlier[0]}, already ingested: nothing loaded",
+                ),
+            )
+        else:
+            try:
+                parsed = parse(landed, decode(data))
+            except FileProblem as problem:
+                result = load.reject(con, problem)
+            else:
+                result = load.load(con, parsed)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _touch_mtime(con, landed: LandedFile, digest: str, mtime_ns: int) -> None:
+    """Same path, same bytes, new mtime (e.g. touched): remember it so it is not re-hashed."""
+    con.execute(
+        "UPDATE ingest.files SET file_mtime_ns = ? WHERE path = ? AND sha256 = ?",
+        [mtime_ns, landed.relative_path, digest],
+    )
+
+
+@dataclass
+class _Load:
+    landed: LandedFile
+    sha256: str
+    size: int
+    mtime_ns: int
+    load_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def source(self) -> Source:
+        return self.landed.source
+
+    def record_file(self, con, result: FileResult) -> FileResult:
+        unknown = getattr(self, "unknown_fields", [])
+        con.execute(
+            "INSERT INTO ingest.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                result.path,
+                result.source,
+                self.sha256,
+                self.size,
+                result.rows_read,
+                result.rows_loaded,
+                result.rows_duplicate,
+                result.rows_quarantined,
+                result.status,
+                self.at,
+                self.load_id,
+                len(unknown),
+                ", ".join(unknown) or None,
+                result.message,
+                self.mtime_ns,
+            ],
+        )
+        return result
+
+    def reject(self, con, problem: FileProblem) -> FileResult:
+        """A whole file that cannot be read: one file-level quarantine row, status rejected."""
+        con.execute(
+            "INSERT INTO ingest.quarantine VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
+            [
+                self.source.name,
+                self.landed.relative_path,
+                problem.line,
+                problem.reason,
+                str(problem),
+                self.at,
+                self.load_id,
+            ],
+        )
+        message = f"rejected by rule {problem.reason}: {problem}"
+        return self.record_file(
+            con,
+            FileResult(self.landed.relative_path, self.source.name, "rejected", message=message),
+        )
+
+    def load(self, con, parsed: ParsedFile) -> FileResult:
+        con.register("frame", parsed.frame)
+        is_csv = self.landed.format == "csv"
+        # Only a CSV header can lack a column; a JSON record lacking a field is one bad record.
+        missing = [
+            c.name for c in self.source.required_columns if is_csv and c.name not in parsed.header
+        ]
+        if is_csv:
+            self.unknown_fields = [
+                name for name in parsed.header if name and name not in _names(self.source)
+            ]
+            extraction = _csv_extraction(self.source, parsed.header)
+        else:
+            extraction = _json_extraction(self.source)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _batch AS {_validated(self.source, extraction)}"
+        )
+        if not is_csv:
+            self.unknown_fields = _json_unknown_fields(con, self.source)
+        if missing:
+            # The file lacks a required column: every record is quarantined under that rule.
+            con.execute(
+                "UPDATE _batch SET _reason = ?, _detail = ?",
+                [
+                    f"schema:missing_column:{missing[0]}",
+                    "the header lacks required column(s): " + ", ".join(missing),
+                ],
+            )
+        self._classify_duplicates(con)
+        con.execute(self._staging_insert())
+        con.execute(
+            "INSERT INTO ingest.quarantine "
+            "SELECT ?, ?, _line, _raw_redacted, _reason, _detail, ?, ? FROM _batch "
+            "WHERE _reason IS NOT NULL ORDER BY _line",
+            [self.source.name, self.landed.relative_path, self.at, self.load_id],
+        )
+        counts = dict(
+            con.execute(
+                "SELECT coalesce(_outcome, 'quarantined'), count(*) FROM _batch GROUP BY ALL"
+            ).fetchall()
+        )
+        reasons = Counter(
+            dict(
+                con.execute(
+                    "SELECT _reason, count(*) FROM _batch WHERE _reason IS NOT NULL GROUP BY ALL"
+                ).fetchall()
+            )
+        )
+        result = FileResult(
+            self.landed.relative_path,
+            self.source.name,
+            "rejected" if missing else "loaded",
+            rows_read=sum(counts.values()),
+            rows_loaded=counts.get("load", 0),
+            rows_duplicate=counts.get("duplicate", 0),
+            rows_quarantined=sum(reasons.values()),
+            reasons=reasons,
+            message=(
+                f"rejected by rule schema:missing_column:{missing[0]}: header lacks "
+                + ", ".join(missing)
+                if missing
+                else None
+            ),
+        )
+        return self.record_file(con, result)
+
+    def _classify_duplicates(self, con) -> None:
+        """Set `_outcome` (load / duplicate) on valid records; conflicts become quarantined.
+
+        A record whose key was loaded before (or appears earlier in this file) is an exact
+        duplicate when its content hash matches, a conflicting_duplicate otherwise.
+        """
+        source = self.source
+        con.execute("ALTER TABLE _batch ADD COLUMN _outcome VARCHAR")
+        if source.duplicates == "replace":
+            con.execute("UPDATE _batch SET _outcome = 'load' WHERE _reason IS NULL")
+            return
+        keys = ", ".join(ident(k + "__value") for k in source.key)
+        join = " AND ".join(f"s.{ident(k)} = r.{ident(k + '__value')}" for k in source.key)
+        con.execute(
+            f"""
+            UPDATE _batch SET
+                _outcome = CASE WHEN c.conflict_detail IS NULL THEN c.outcome END,
+                _reason = CASE WHEN c.conflict_detail IS NOT NULL
+                               THEN 'conflicting_duplicate' END,
+                _detail = c.conflict_detail
+            FROM (
+                WITH ranked AS (
+                    SELECT _line, _record_hash, {keys},
+                           row_number() OVER w AS nth,
+                           first(_record_hash) OVER w AS first_hash,
+                           first(_line) OVER w AS first_line
+                    FROM _batch WHERE _reason IS NULL
+                    WINDOW w AS (PARTITION BY {keys} ORDER BY _line
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+                )
+                SELECT r._line,
+                    CASE WHEN s._record_hash IS NOT NULL OR r.nth > 1 THEN 'duplicate'
+                         ELSE 'load' END AS outcome,
+                    CASE
+                        WHEN s._record_hash IS NOT NULL AND s._record_hash <> r._record_hash
+                            THEN {literal(", ".join(source.key))} || ' already loaded from '
+                                 || s._source_path || ' line ' || s._line
+                                 || ' with different content'
+                        WHEN s._record_hash IS NULL AND r.nth > 1
+                             AND r._record_hash <> r.first_hash
+                            THEN 'same ' || {literal(", ".join(source.key))}
+                                 || ' as line ' || r.first_line
+                                 || ' of this file, with different content'
+                    END AS conflict_detail
+                FROM ranked r LEFT JOIN staging.{source.name} s ON {join}
+            ) c
+            WHERE _batch._line = c._line
+            """
+        )
+
+    def _staging_insert(self) -> str:
+        source = self.source
+        names = [ident(c.name) for c in source.columns] + [n for n, _ in LINEAGE_COLUMNS]
+        values = [ident(c.name + "__value") for c in source.columns] + [
+            literal(self.landed.relative_path),
+            literal(self.landed.path.name),
+            "_line",
+            literal(self.sha256),
+            literal(self.load_id),
+            f"TIMESTAMPTZ {literal(self.at.isoformat())}",
+            "_record_hash",
+        ]
+        return (
+            f"INSERT INTO staging.{source.name} ({', '.join(names)}) "
+            f"SELECT {', '.join(values)} FROM _batch WHERE _outcome = 'load' ORDER BY _line"
+        )
+
+
+def _names(source: Source) -> set[str]:
+    return {c.name for c in source.columns}
+
+
+# --- SQL generated from the contract ----------------------------------------------------
+
+
+def _normalised(column: Column, expr: str) -> str:
+    """Blank means absent; surrounding spaces are dropped except in free text."""
+    return f"NULLIF({expr}, '')" if column.type == "text" else f"NULLIF(trim({expr}), '')"
+
+
+def _json_extraction(source: Source) -> str:
+    """JSONL records: each field's text, and whether its JSON type fits the contract."""
+    json_types = {
+        "integer": "('BIGINT', 'UBIGINT', 'DOUBLE')",
+        "number": "('BIGINT', 'UBIGINT', 'DOUBLE')",
+        "string_list": "('ARRAY')",
+    }
+    fields = []
+    for column in source.columns:
+        path = literal(f"$.{column.name}")
+        name = ident(column.name)
+        jtype = f"json_type(_obj, {path})"
+        allowed = json_types.get(column.type, "('VARCHAR')")
+        type_ok = f"coalesce({jtype} IN {allowed} OR {jtype} = 'NULL', TRUE)"
+        if column.type == "string_list":
+            elements = f"json_type(_obj, {literal(f'$.{column.name}[*]')})"
+            type_ok = (
+                f"({type_ok} AND coalesce(list_bool_and(list_transform({elements}, "
+                f"lambda t: t = 'VARCHAR')), TRUE))"
+            )
+            fields.append(
+                f"json_extract_string(_obj, {literal(f'$.{column.name}[*]')}) AS {ident(column.name + '__list')}"
+            )
+        text = f"json_extract_string(_obj, {path})"
+        fields.append(f"{_normalised(column, text)} AS {name}")
+        fields.append(f"{type_ok} AS {ident(column.name + '__jtype_ok')}")
+    # A personal field's string value is replaced, even in a line that is not valid JSON.
+    redacted = "_raw"
+    replacement = literal('\\1"' + REDACTED + '"')
+    for column in source.columns:
+        if column.personal:
+            pattern = literal(f'("{column.name}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"?')
+            redacted = f"regexp_replace({redacted}, {pattern}, {replacement}, 'g')"
+    return f"""
+        WITH doc AS (
+            SELECT _line, _raw, CASE WHEN json_valid(_raw) THEN _raw::JSON END AS _json
+            FROM frame
+        ), obj AS (
+            SELECT *, CASE WHEN json_type(_json) = 'OBJECT' THEN _json END AS _obj FROM doc
+        )
+        SELECT _line, _raw, _obj,
+            _obj IS NULL AS _malformed,
+            CASE WHEN _json IS NULL THEN 'not valid JSON'
+                 WHEN _obj IS NULL THEN 'a JSON ' || lower(json_type(_json)) || ', not an object'
+            END AS _malformed_detail,
+            {redacted} AS _raw_redacted,
+            {", ".join(fields)}
+        FROM obj
+    """
+
+
+def _csv_quoted(expr: str) -> str:
+    return (
+        f"CASE WHEN {expr} IS NULL THEN '' "
+        f"WHEN regexp_matches({expr}, '[,\"\\r\\n]') "
+        f"THEN '\"' || replace({expr}, '\"', '\"\"') || '\"' ELSE {expr} END"
+    )
+
+
+def _csv_extraction(source: Source, header: tuple[str, ...]) -> str:
+    """CSV records: each contract column's text (NULL when the header lacks it)."""
+    fields = []
+    for column in source.columns:
+        raw = ident(column.name) if column.name in header else "NULL::VARCHAR"
+        fields.append(f"{_normalised(column, raw)} AS {ident(column.name)}")
+        fields.append(f"TRUE AS {ident(column.name + '__jtype_ok')}")
+        if column.type == "string_list":
+            # In CSV a list is written as values separated by semicolons.
+            fields.append(
+                f"list_filter(list_transform(string_split({raw}, ';'), lambda x: trim(x)), "
+                f"lambda x: x <> '') AS {ident(column.name + '__list')}"
+            )
+    personal = [c.name for c in source.columns if c.personal and c.name in header]
+    if personal:
+        rebuilt = " || ',' || ".join(
+            literal(REDACTED) if name in personal else _csv_quoted(ident(name))
+            for name in header
+        )
+        any_personal = " OR ".join(f"NULLIF({ident(n)}, '') IS NOT NULL" for n in personal)
+        redacted = f"""CASE
+            WHEN _malformed THEN '[redacted: ' || _malformed_detail
+                 || '; the record may hold personal data: see the landing file]'
+            WHEN {any_personal} THEN {rebuilt}
+            ELSE _raw END"""
+    else:
+        redacted = "_raw"
+    return f"""
+        SELECT _line, _raw, NULL::JSON AS _obj, _malformed, _malformed_detail,
+            {redacted} AS _raw_redacted,
+            {", ".join(fields)}
+        FROM frame
+    """
+
+
+def _validated(source: Source, extraction: str) -> str:
+    """Typed values, type checks, the reason for each record and its content hash."""
+    typed = []
+    for column in source.columns:
+        name = ident(column.name)
+        value = typed_value(column, name, ident(column.name + "__list"))
+        typed.append(f"{value} AS {ident(column.name + '__value')}")
+        typed.append(
+            f"({name} IS NULL OR ({ident(column.name + '__jtype_ok')} AND {value} IS NOT NULL))"
+            f" AS {ident(column.name + '__type_ok')}"
+        )
+    content = ", ".join(f"{ident(c.name)} := {ident(c.name + '__value')}" for c in source.columns)
+    return f"""
+        WITH extracted AS ({extraction}),
+        typed AS (SELECT *, {", ".join(typed)} FROM extracted)
+        SELECT *, {reason_columns(source)},
+            md5(CAST(struct_pack({content}) AS VARCHAR)) AS _record_hash
+        FROM typed
+    """
+
+
+def _json_unknown_fields(con, source: Source) -> list[str]:
+    rows = con.execute(
+        "SELECT DISTINCT unnest(json_keys(_obj)) AS k FROM _batch WHERE _obj IS NOT NULL "
+        "ORDER BY k"
+    ).fetchall()
+    return [k for (k,) in rows if k not in _names(source)]

@@ -1,0 +1,150 @@
+"""Settings: the environment variables of DATA_CONTRACT.md, read once into a frozen object.
+
+Everything the pipeline reads or writes hangs off one data root. A settings file is not
+needed: every value has a default and the environment wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_PREFIX = "MENTORPULSE_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the pipeline cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    as_of: dt.date
+    timezone: str
+    min_group_size: int
+    lapse_days: int
+    first_meeting_grace_days: int
+    default_target_per_month: float
+    pseudonym_key_override: str | None = None
+    freshness_days: int = 7
+
+    # --- the layout under the data root -------------------------------------------------
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.data_dir / "warehouse"
+
+    @property
+    def published_path(self) -> Path:
+        return self.warehouse_dir / "mentoring.duckdb"
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.warehouse_dir / "parquet"
+
+    @property
+    def dashboards_dir(self) -> Path:
+        return self.data_dir / "dashboards"
+
+    @property
+    def restricted_dir(self) -> Path:
+        return self.data_dir / "restricted"
+
+    @property
+    def working_db_path(self) -> Path:
+        # The pipeline's own read-write database holds staging (free-text notes, comments) and
+        # the identity table, so it lives in restricted/ and is never published as is.
+        return self.restricted_dir / "pipeline.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+    def with_as_of(self, as_of: dt.date) -> Settings:
+        return replace(self, as_of=as_of)
+
+    def pseudonym_key(self) -> str:
+        """The secret for participant pseudonyms: the variable, else restricted/pseudonym.key.
+
+        The key file is created (mode 0600) on first use so keys stay stable across runs.
+        """
+        if self.pseudonym_key_override:
+            return self.pseudonym_key_override
+        ensure_restricted_dir(self.restricted_dir)
+        key_path = self.restricted_dir / "pseudonym.key"
+        if not key_path.exists():
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return key_path.read_text().strip()
+
+
+def ensure_restricted_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def _int(env: dict[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(ENV_PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{ENV_PREFIX}{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the settings from the environment (or the mapping given, for tests)."""
+    env = dict(os.environ if env is None else env)
+    timezone = env.get(ENV_PREFIX + "TIMEZONE") or "UTC"
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"{ENV_PREFIX}TIMEZONE={timezone!r} is not an IANA time zone (e.g. Europe/Lisbon)"
+        ) from None
+
+    as_of_raw = env.get(ENV_PREFIX + "AS_OF")
+    if as_of_raw:
+        try:
+            as_of = dt.date.fromisoformat(as_of_raw.strip())
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_PREFIX}AS_OF={as_of_raw!r} is not a date in YYYY-MM-DD form"
+            ) from None
+    else:
+        as_of = dt.datetime.now(zone).date()
+
+    target_raw = env.get(ENV_PREFIX + "DEFAULT_TARGET_PER_MONTH") or "2"
+    try:
+        default_target = float(target_raw)
+    except ValueError:
+        default_target = -1.0
+    if not 0 < default_target <= 31:
+        raise SettingsError(
+            f"{ENV_PREFIX}DEFAULT_TARGET_PER_MONTH={target_raw!r} must be a number > 0 and <= 31"
+        )
+
+    return Settings(
+        data_dir=Path(env.get(ENV_PREFIX + "DATA_DIR") or "./data").resolve(),
+        as_of=as_of,
+        timezone=timezone,
+        min_group_size=_int(env, "MIN_GROUP_SIZE", 5, 1),
+        lapse_days=_int(env, "LAPSE_DAYS", 60, 1),
+        first_meeting_grace_days=_int(env, "FIRST_MEETING_GRACE_DAYS", 14, 0),
+        default_target_per_month=default_target,
+        pseudonym_key_override=env.get(ENV_PREFIX + "PSEUDONYM_KEY") or None,
+        freshness_days=_int(env, "FRESHNESS_DAYS", 7, 1),
+    )

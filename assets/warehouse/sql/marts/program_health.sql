@@ -1,0 +1,168 @@
+-- One row per (program, cohort) with a known match, plus (program, '(all)'): four health
+-- components and their weighted score. Every component of an '(all)' row is computed from the
+-- records of the whole program, never averaged from the cohort rows.
+CREATE OR REPLACE TABLE marts.program_health AS
+WITH run AS (
+    SELECT
+        getvariable('as_of') AS as_of,
+        getvariable('min_group_size') AS k
+),
+
+cadence AS (
+    -- The grouping sets over known matches also define the rows of this table.
+    SELECT
+        program,
+        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        count(*) FILTER (WHERE is_active) AS active_matches,
+        count(*) FILTER (WHERE status = 'on_track')
+        / nullif(count(*) FILTER (WHERE is_active AND status <> 'too_early'), 0)
+            AS on_track_share
+    FROM marts.match_cadence
+    GROUP BY GROUPING SETS ((program, cohort), (program))
+),
+
+matches_with_early_goal AS (
+    -- Matches old enough to be judged (matched_on <= D - 30): did they set a goal within 30
+    -- days of matching? A goal set before matched_on counts too.
+    SELECT
+        mc.program,
+        mc.cohort,
+        EXISTS (
+            SELECT 1
+            FROM marts.goal_status AS g
+            WHERE g.match_id = mc.match_id
+                AND g.set_on <= mc.matched_on + 30
+        ) AS has_early_goal
+    FROM marts.match_cadence AS mc
+    CROSS JOIN run
+    WHERE mc.matched_on <= run.as_of - 30
+),
+
+coverage AS (
+    SELECT
+        program,
+        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        count(*) FILTER (WHERE has_early_goal) / count(*) AS goal_coverage
+    FROM matches_with_early_goal
+    GROUP BY GROUPING SETS ((program, cohort), (program))
+),
+
+recent_satisfaction AS (
+    -- Kept responses submitted in (D - 90, D] that answer `satisfaction`; the k threshold
+    -- counts distinct respondents among those answers.
+    SELECT
+        mc.program,
+        CASE WHEN grouping(mc.cohort) = 1 THEN '(all)' ELSE mc.cohort END AS cohort,
+        avg(r.satisfaction) AS satisfaction_mean,
+        count(DISTINCT r.respondent_key) AS respondents
+    FROM core.survey_responses AS r
+    JOIN marts.match_cadence AS mc USING (match_id)
+    CROSS JOIN run
+    WHERE r.satisfaction IS NOT NULL
+        AND r.submitted_on > run.as_of - 90
+        AND r.submitted_on <= run.as_of
+    GROUP BY GROUPING SETS ((mc.program, mc.cohort), (mc.program))
+),
+
+known_invitations AS (
+    -- Same invitation and response rule as survey_response_rates: one invitation per
+    -- (survey, participant, match), responded when a kept response of that person exists for
+    -- that survey and match.
+    SELECT
+        mc.program,
+        mc.cohort,
+        i.sent_on,
+        EXISTS (
+            SELECT 1
+            FROM core.survey_responses AS r
+            WHERE r.survey_id = i.survey_id
+                AND r.respondent_key = i.participant_key
+                AND r.match_id = i.match_id
+        ) AS responded
+    FROM core.invitations AS i
+    JOIN marts.match_cadence AS mc USING (match_id)
+    QUALIFY row_number() OVER (
+        PARTITION BY i.survey_id, i.participant_key, i.match_id ORDER BY i.sent_at, i.role
+    ) = 1
+),
+
+engagement AS (
+    SELECT
+        program,
+        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        count(*) FILTER (WHERE responded) / count(*) AS response_rate_90d
+    FROM known_invitations
+    CROSS JOIN run
+    WHERE sent_on > run.as_of - 90 AND sent_on <= run.as_of
+    GROUP BY GROUPING SETS ((program, cohort), (program))
+),
+
+components AS (
+    SELECT
+        c.program,
+        c.cohort,
+        c.active_matches,
+        c.on_track_share::DOUBLE AS on_track_share,
+        ga.attainment_rate::DOUBLE AS goal_attainment_rate,
+        cov.goal_coverage::DOUBLE AS goal_coverage,
+        CASE WHEN s.respondents >= run.k THEN s.satisfaction_mean END::DOUBLE
+            AS satisfaction_mean,
+        e.response_rate_90d::DOUBLE AS response_rate_90d
+    FROM cadence AS c
+    CROSS JOIN run
+    LEFT JOIN marts.goal_attainment AS ga
+        ON ga.program = c.program AND ga.cohort = c.cohort AND ga.horizon = 'all'
+    LEFT JOIN coverage AS cov ON cov.program = c.program AND cov.cohort = c.cohort
+    LEFT JOIN recent_satisfaction AS s ON s.program = c.program AND s.cohort = c.cohort
+    LEFT JOIN engagement AS e ON e.program = c.program AND e.cohort = c.cohort
+),
+
+weighted AS (
+    -- Weighted mean over the components that are not NULL, in the order of METRICS.md.
+    SELECT
+        *,
+        coalesce(0.35::DOUBLE * on_track_share, 0)
+        + coalesce(0.25::DOUBLE * goal_attainment_rate, 0)
+        + coalesce(0.25::DOUBLE * (satisfaction_mean - 1) / 4, 0)
+        + coalesce(0.15::DOUBLE * response_rate_90d, 0) AS weighted_sum,
+        CASE WHEN on_track_share IS NULL THEN 0 ELSE 0.35::DOUBLE END
+        + CASE WHEN goal_attainment_rate IS NULL THEN 0 ELSE 0.25::DOUBLE END
+        + CASE WHEN satisfaction_mean IS NULL THEN 0 ELSE 0.25::DOUBLE END
+        + CASE WHEN response_rate_90d IS NULL THEN 0 ELSE 0.15::DOUBLE END AS weight_sum
+    FROM components
+),
+
+scored AS (
+    SELECT *, (100 * weighted_sum / nullif(weight_sum, 0))::DOUBLE AS health_score
+    FROM weighted
+)
+
+SELECT
+    program,
+    cohort,
+    active_matches,
+    on_track_share,
+    goal_attainment_rate,
+    goal_coverage,
+    satisfaction_mean,
+    response_rate_90d,
+    health_score,
+    CASE
+        WHEN health_score >= 75 THEN 'green'
+        WHEN health_score >= 60 THEN 'amber'
+        WHEN health_score IS NOT NULL THEN 'red'
+    END AS health_band
+FROM scored
+ORDER BY program, cohort;
+
+COMMENT ON TABLE marts.program_health IS 'One row per (program, cohort) with a known match, plus (program, (all)) computed from the whole program records: health components and a weighted health score as of D.';
+COMMENT ON COLUMN marts.program_health.program IS 'Mentoring program.';
+COMMENT ON COLUMN marts.program_health.cohort IS 'Cohort, or (all) for every cohort of the program.';
+COMMENT ON COLUMN marts.program_health.active_matches IS 'Known matches that are active at D (match_cadence is_active).';
+COMMENT ON COLUMN marts.program_health.on_track_share IS 'on_track matches / active matches whose status is not too_early; NULL when that is 0.';
+COMMENT ON COLUMN marts.program_health.goal_attainment_rate IS 'attainment_rate of the goal_attainment row for this program and cohort with horizon all; NULL when there is no such row or it is NULL.';
+COMMENT ON COLUMN marts.program_health.goal_coverage IS 'Among known matches with matched_on <= D - 30: share with a goal whose set_on <= matched_on + 30; NULL when there is no such match.';
+COMMENT ON COLUMN marts.program_health.satisfaction_mean IS 'Mean satisfaction answer (1-5) over kept responses submitted in (D - 90, D]; NULL when fewer than k distinct respondents answered satisfaction in that window.';
+COMMENT ON COLUMN marts.program_health.response_rate_90d IS 'Invitations sent in (D - 90, D] that have a kept response (same survey, person and match, whatever its date) / all those invitations; NULL when none.';
+COMMENT ON COLUMN marts.program_health.health_score IS '100 x sum(w x c) / sum(w) over the non-NULL components: on_track_share (w 0.35), goal_attainment_rate (0.25), (satisfaction_mean - 1) / 4 (0.25), response_rate_90d (0.15); NULL when all are NULL.';
+COMMENT ON COLUMN marts.program_health.health_band IS 'green when health_score >= 75, amber when >= 60, red below; NULL when health_score is NULL.';
