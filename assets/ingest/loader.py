@@ -126,7 +126,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResul
         "SELECT path, sha256 FROM ingest.files WHERE sha256 = ? OR path = ? "
         "ORDER BY (path = ?) DESC, ingested_at LIMIT 1",
         [digest, landed.relative_path, landed.relative_path],
-    ).fetchone()
+    ).fetchall()
+    earlier = earlier[0] if earlier else None
     if earlier == (landed.relative_path, digest):
         _touch_mtime(con, landed, digest, mtime_ns)
         return None

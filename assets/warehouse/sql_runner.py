@@ -15,7 +15,7 @@ import duckdb
 from assets.settings import Settings
 
 SQL_DIR = Path(__file__).parent / "sql"
-LAYERS = ("core", "marts")
+LAYERS = ("restricted", "core", "marts")
 _TABLE_REF = re.compile(r"\b(staging|restricted|core|marts)\.([a-z_][a-z0-9_]*)\b")
 
 
@@ -90,14 +90,14 @@ def run_sql_table(con: duckdb.DuckDBPyConnection, table: SqlTable) -> int:
     con.execute(before)
     if repeated:
         for _ in range(MAX_REPEAT_PASSES):
-            changed = sum(con.execute(statement).fetchone()[0] for statement in repeated)
+            changed = sum(con.execute(statement).fetchall()[0][0] for statement in repeated)
             if changed == 0:
                 break
         else:
             raise RuntimeError(f"{table.path.name}: repeat block did not settle")
         if after.strip():
             con.execute(after)
-    return con.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchall()[0][0]
 
 
 MAX_REPEAT_PASSES = 10_000

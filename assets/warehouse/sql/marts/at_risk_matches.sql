@@ -55,4 +55,4 @@ COMMENT ON COLUMN marts.at_risk_matches.gap_cv IS 'Population standard deviation
 COMMENT ON COLUMN marts.at_risk_matches.cancellation_rate IS 'cancelled / (held + cancelled + no_show); NULL when that sum is 0.';
 COMMENT ON COLUMN marts.at_risk_matches.no_show_rate IS 'no_show / (held + no_show); NULL when that sum is 0.';
 COMMENT ON COLUMN marts.at_risk_matches.status IS 'not_started (no held meeting after the grace days), lapsed (no meeting for more than the lapse days) or at_risk (no meeting for more than twice the interval the target implies).';
-COMMENT ON COLUMN marts.at_risk_matches.reason IS 'Why the match is listed, in words, e.g. no meeting for 74 days; target 2/month.';
+COMMENT ON COLUMN marts.at_risk_matches.reason IS 'Why the match is listed, in words: not_started gives the days since matching, lapsed the days without a meeting, at_risk the days since the last meeting and the interval the target implies (round(30.4375 / target) days); e.g. no meeting for 74 days; target 2/month.';

@@ -114,7 +114,11 @@ SELECT
     f.meetings_cancelled,
     f.meetings_no_show,
     f.meetings_per_month::DOUBLE AS meetings_per_month,
-    least(f.meetings_per_month / f.target_per_month, 1.0)::DOUBLE AS cadence_attainment,
+    -- least() skips NULLs in DuckDB, so the NULL case is spelled out.
+    CASE
+        WHEN f.meetings_per_month IS NOT NULL
+            THEN least(f.meetings_per_month / f.target_per_month, 1.0)
+    END::DOUBLE AS cadence_attainment,
     f.first_meeting_on,
     f.days_to_first_meeting,
     f.last_meeting_on,

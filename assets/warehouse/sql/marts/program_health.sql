@@ -163,6 +163,6 @@ COMMENT ON COLUMN marts.program_health.on_track_share IS 'on_track matches / act
 COMMENT ON COLUMN marts.program_health.goal_attainment_rate IS 'attainment_rate of the goal_attainment row for this program and cohort with horizon all; NULL when there is no such row or it is NULL.';
 COMMENT ON COLUMN marts.program_health.goal_coverage IS 'Among known matches with matched_on <= D - 30: share with a goal whose set_on <= matched_on + 30; NULL when there is no such match.';
 COMMENT ON COLUMN marts.program_health.satisfaction_mean IS 'Mean satisfaction answer (1-5) over kept responses submitted in (D - 90, D]; NULL when fewer than k distinct respondents answered satisfaction in that window.';
-COMMENT ON COLUMN marts.program_health.response_rate_90d IS 'Invitations sent in (D - 90, D] that have a kept response (same survey, person and match, whatever its date) / all those invitations; NULL when none.';
+COMMENT ON COLUMN marts.program_health.response_rate_90d IS 'Invitations sent in (D - 90, D] that have a kept response (same survey, person and match, whatever its date or role, as in survey_response_rates) / all those invitations; NULL when none.';
 COMMENT ON COLUMN marts.program_health.health_score IS '100 x sum(w x c) / sum(w) over the non-NULL components: on_track_share (w 0.35), goal_attainment_rate (0.25), (satisfaction_mean - 1) / 4 (0.25), response_rate_90d (0.15); NULL when all are NULL.';
 COMMENT ON COLUMN marts.program_health.health_band IS 'green when health_score >= 75, amber when >= 60, red below; NULL when health_score is NULL.';

@@ -14,7 +14,7 @@ WITH known_invitations AS (
 
 answered_invitations AS (
     -- Responded: a kept response exists for the same survey, person and match, whatever its
-    -- date or role. Responses without an invitation count nowhere here.
+    -- date or the role it gives. Responses without an invitation count nowhere here.
     SELECT
         i.*,
         EXISTS (
@@ -50,5 +50,5 @@ COMMENT ON COLUMN marts.survey_response_rates.cohort IS 'Cohort, or (all) for ev
 COMMENT ON COLUMN marts.survey_response_rates.survey_id IS 'Survey wave.';
 COMMENT ON COLUMN marts.survey_response_rates.role IS 'Invited role (mentor or mentee, from the invitation), or (all) for both.';
 COMMENT ON COLUMN marts.survey_response_rates.invitations IS 'Distinct invitations (survey_id, participant, match).';
-COMMENT ON COLUMN marts.survey_response_rates.responses IS 'Invitations for which a kept response exists with the same survey_id, respondent = participant and the same match (whatever the response date).';
+COMMENT ON COLUMN marts.survey_response_rates.responses IS 'Invitations for which a kept response exists with the same survey_id, respondent = participant and the same match, whatever the response date or the role it gives.';
 COMMENT ON COLUMN marts.survey_response_rates.response_rate IS 'responses / invitations.';

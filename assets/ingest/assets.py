@@ -1,0 +1,110 @@
+"""Ingest assets: one thin asset per source (staging/<source>), all made by one factory."""
+
+
+import datetime as dt
+
+import dagster as dg
+
+from assets.ingest.contract import SOURCES, Source
+from assets.ingest.expectations import validate_batch
+from assets.ingest.loader import ensure_tables, ingest_source
+from assets.resources import WarehouseResource
+
+WAREHOUSE_POOL = "warehouse"
+
+
+def staging_key(source: Source) -> dg.AssetKey:
+    return dg.AssetKey(["staging", source.name])
+
+
+def _loaded_rows(con, source: Source, load_ids: list[str]):
+    columns = ", ".join(f'"{c.name}"' for c in source.columns)
+    return con.sql(
+        f"SELECT {columns} FROM staging.{source.name} WHERE _load_id IN (SELECT unnest($ids))",
+        params={"ids": load_ids},
+    ).pl()
+
+
+def _freshness(con, source: Source, settings) -> dg.AssetCheckResult:
+    newest = con.execute(
+        "SELECT max(ingested_at) FROM ingest.files WHERE source = ? AND status = 'loaded'",
+        [source.name],
+    ).fetchall()[0][0]
+    now = dt.datetime.now(dt.UTC)
+    age_days = None if newest is None else (now - newest).total_seconds() / 86400
+    return dg.AssetCheckResult(
+        check_name="freshness",
+        passed=age_days is not None and age_days <= settings.freshness_days,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "newest_file_ingested_at": str(newest),
+            "age_days": round(age_days, 2) if age_days is not None else None,
+            "allowed_days": settings.freshness_days,
+        },
+        description=f"A new {source.name} file lands at least every {settings.freshness_days} days.",
+    )
+
+
+def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=staging_key(source),
+        group_name="ingest",
+        pool=WAREHOUSE_POOL,
+        description=f"Ingest landing/{source.folder}/{'|'.join(source.patterns)}: "
+        f"{source.description} Validated, de-duplicated, bad records quarantined.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                "contract_expectations",
+                asset=staging_key(source),
+                blocking=True,
+                description="Great Expectations suite of the contract over the rows loaded.",
+            ),
+            dg.AssetCheckSpec(
+                "freshness",
+                asset=staging_key(source),
+                description="Warns when no new file has landed for MENTORPULSE_FRESHNESS_DAYS.",
+            ),
+        ],
+        kinds={"duckdb", "polars"},
+    )
+    def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        settings = warehouse.settings()
+        with warehouse.connect() as con:
+            ensure_tables(con)
+            results = ingest_source(con, source, settings.landing_dir, log=context.log.info)
+            load_ids = con.execute(
+                "SELECT load_id FROM ingest.files WHERE path IN (SELECT unnest(?))",
+                [[r.path for r in results]],
+            ).fetchall()
+            outcome = validate_batch(source, _loaded_rows(con, source, [i for (i,) in load_ids]))
+            freshness = _freshness(con, source, settings)
+        for result in results:
+            if result.status == "rejected":
+                context.log.warning(result.summary())
+        return dg.MaterializeResult(
+            metadata={
+                "files": len(results),
+                "rows_read": sum(r.rows_read for r in results),
+                "rows_loaded": sum(r.rows_loaded for r in results),
+                "rows_duplicate": sum(r.rows_duplicate for r in results),
+                "rows_quarantined": sum(r.rows_quarantined for r in results),
+                "files_rejected": sum(r.status == "rejected" for r in results),
+                "files_duplicate": sum(r.status == "duplicate_file" for r in results),
+                "per_file": dg.MetadataValue.md(
+                    "\n".join(f"- {r.summary()}" for r in results) or "no new files"
+                ),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="contract_expectations",
+                    passed=outcome.success,
+                    metadata=outcome.as_metadata(),
+                ),
+                freshness,
+            ],
+        )
+
+    return ingest
+
+
+INGEST_ASSETS = [build_ingest_asset(source) for source in SOURCES.values()]

@@ -1,0 +1,103 @@
+"""Great Expectations suites, one per source, generated from the contract.
+
+The row rules (validation.py) decide what is quarantined; the suite is an independent gate
+over what was loaded: if a loaded batch fails it, a rule is missing and the check says which.
+GX 1.x has no Polars/DuckDB datasource, so batches are validated as pandas frames.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+
+import great_expectations as gx
+import polars as pl
+from great_expectations import expectations as gxe
+
+from assets.ingest.contract import Source
+
+logging.getLogger("great_expectations").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    success: bool
+    rows: int
+    evaluated: int
+    failed: list[dict]
+
+    def as_metadata(self) -> dict:
+        return {
+            "rows_validated": self.rows,
+            "expectations_evaluated": self.evaluated,
+            "expectations_failed": len(self.failed),
+            "failed_expectations": self.failed,
+        }
+
+
+def expectations_for(source: Source) -> list[gxe.Expectation]:
+    found: list[gxe.Expectation] = []
+    for column in source.columns:
+        name = column.name
+        found.append(gxe.ExpectColumnToExist(column=name))
+        if column.required:
+            found.append(gxe.ExpectColumnValuesToNotBeNull(column=name))
+        if column.allowed:
+            found.append(gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(column.allowed)))
+        if column.minimum is not None or column.maximum is not None:
+            found.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=name,
+                    min_value=column.minimum,
+                    max_value=column.maximum,
+                    strict_min=column.minimum_exclusive,
+                )
+            )
+        if column.max_length is not None:
+            found.append(
+                gxe.ExpectColumnValueLengthsToBeBetween(
+                    column=name, min_value=1, max_value=column.max_length
+                )
+            )
+    return found
+
+
+@functools.cache
+def _batch_definition(source_name: str):
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    data_source = context.data_sources.add_pandas(f"mentorpulse_{source_name}")
+    asset = data_source.add_dataframe_asset(source_name)
+    return asset.add_batch_definition_whole_dataframe("loaded_rows")
+
+
+@functools.cache
+def suite_for(source: Source) -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name=f"{source.name}_contract")
+    for expectation in expectations_for(source):
+        suite.add_expectation(expectation)
+    return suite
+
+
+def validate_batch(source: Source, frame: pl.DataFrame) -> ValidationOutcome:
+    """Validate loaded rows (contract columns) against the source's suite."""
+    if frame.height == 0:
+        return ValidationOutcome(True, 0, 0, [])
+    batch = _batch_definition(source.name).get_batch(
+        batch_parameters={"dataframe": frame.to_pandas()}
+    )
+    result = batch.validate(suite_for(source), result_format="SUMMARY")
+    failed = [
+        {
+            "expectation": r.expectation_config.type,
+            "column": r.expectation_config.kwargs.get("column"),
+            "unexpected_count": r.result.get("unexpected_count"),
+            "partial_unexpected_list": [str(v) for v in r.result.get("partial_unexpected_list", [])][:5],
+        }
+        for r in result.results
+        if not r.success
+    ]
+    return ValidationOutcome(
+        bool(result.success), frame.height, int(result.statistics["evaluated_expectations"]), failed
+    )

@@ -1,0 +1,104 @@
+"""Warehouse assets: one per SQL file (restricted, core, marts), made by one factory, plus the
+participant keys and the data-quality checks. Dependencies come from the SQL text itself."""
+
+
+import dagster as dg
+
+from assets.ingest.assets import WAREHOUSE_POOL
+from assets.ingest.contract import SOURCES
+from assets.resources import WarehouseResource
+from assets.warehouse.checks import CHECKS, DataCheck, run_check
+from assets.warehouse.pseudonyms import sync_participant_keys
+from assets.warehouse.sql_runner import SqlTable, all_sql_tables, run_sql_table
+
+# Downstream of ingest, everything refreshes by itself once its inputs changed and none is
+# still running: a burst of files coalesces into one rebuild.
+REFRESH = dg.AutomationCondition.eager()
+
+
+def table_key(qualified_name: str) -> dg.AssetKey:
+    return dg.AssetKey(qualified_name.split("."))
+
+
+PARTICIPANT_KEYS = table_key("restricted.participant_keys")
+
+
+@dg.asset(
+    key=PARTICIPANT_KEYS,
+    group_name="restricted",
+    pool=WAREHOUSE_POOL,
+    deps=[table_key(f"staging.{name}") for name in SOURCES],
+    automation_condition=REFRESH,
+    description="Pseudonymous key (HMAC-SHA256) of every participant_id referenced anywhere.",
+    kinds={"duckdb"},
+)
+def participant_keys(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    with warehouse.connect() as con:
+        added = sync_participant_keys(con, settings.pseudonym_key())
+        total = con.execute("SELECT count(*) FROM restricted.participant_keys").fetchall()[0][0]
+    return dg.MaterializeResult(metadata={"keys_added": added, "keys": total})
+
+
+def _description(table: SqlTable) -> str:
+    first = table.sql.lstrip().splitlines()[0] if table.sql.strip() else ""
+    return first.removeprefix("--").strip() or table.qualified_name
+
+
+def build_table_asset(table: SqlTable) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=table_key(table.qualified_name),
+        group_name=table.layer,
+        pool=WAREHOUSE_POOL,
+        deps=[table_key(name) for name in table.upstream()],
+        automation_condition=REFRESH,
+        description=_description(table),
+        kinds={"duckdb", "sql"},
+    )
+    def build(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        settings = warehouse.settings()
+        with warehouse.connect() as con:
+            rows = run_sql_table(con, table)
+            preview = con.sql(f"SELECT * FROM {table.qualified_name} LIMIT 5").pl()
+        return dg.MaterializeResult(
+            metadata={
+                "rows": rows,
+                "as_of": settings.as_of.isoformat(),
+                "sql_file": str(table.path.relative_to(table.path.parents[2])),
+                "preview": dg.MetadataValue.md(_markdown(preview)),
+            }
+        )
+
+    return build
+
+
+def _markdown(frame) -> str:
+    if frame.height == 0:
+        return "(no rows)"
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join([header, rule, *rows])
+
+
+def build_check(check: DataCheck) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=table_key(check.table),
+        name=check.name,
+        description=check.description,
+        blocking=check.blocking,
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            failures, sample = run_check(con, check)
+        return dg.AssetCheckResult(
+            passed=failures == 0,
+            severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+            metadata={"failing_rows": failures, "sample": sample or ""},
+        )
+
+    return _check
+
+
+TABLE_ASSETS = [build_table_asset(table) for table in all_sql_tables()]
+CHECK_DEFINITIONS = [build_check(check) for check in CHECKS]

@@ -1,0 +1,152 @@
+"""Data-quality checks as data: each is a query returning (failures, sample).
+
+Blocking checks guard numbers that would be wrong if published; the others report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assets.ingest.contract import SOURCES
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    table: str  # the asset it checks, "schema.table"
+    name: str
+    description: str
+    sql: str  # one row: failures BIGINT, sample VARCHAR
+    blocking: bool
+
+
+def _unique(table: str, key: str) -> DataCheck:
+    return DataCheck(
+        table,
+        "unique_key",
+        f"{key} identifies one row of {table}.",
+        f"""SELECT count(*), string_agg(k, ', ') FROM (
+                SELECT CAST(({key}) AS VARCHAR) AS k FROM {table} GROUP BY ALL HAVING count(*) > 1
+                LIMIT 1000)""",
+        blocking=True,
+    )
+
+
+def _known_match_references(table: str) -> DataCheck:
+    return DataCheck(
+        table,
+        "references_known_matches",
+        f"Rows of {table} whose match_id is not in the roster (kept, left out of the marts "
+        "until the match appears).",
+        f"""SELECT count(*), string_agg(DISTINCT match_id, ', ') FROM (
+                SELECT match_id FROM {table}
+                WHERE match_id NOT IN (SELECT match_id FROM core.matches))""",
+        blocking=False,
+    )
+
+
+def _reconciliation(source: str) -> DataCheck:
+    return DataCheck(
+        f"staging.{source}",
+        "nothing_lost",
+        "Per file: rows_read = loaded + duplicate + quarantined, and staging and quarantine "
+        "hold exactly the rows ingest.files counts.",
+        f"""WITH staged AS (
+                SELECT _source_path AS path, count(*) AS n FROM staging.{source} GROUP BY ALL),
+            quarantined AS (
+                SELECT path, count(*) AS n FROM ingest.quarantine
+                WHERE source = '{source}' AND reason NOT LIKE 'file:%' GROUP BY ALL)
+            SELECT count(*), string_agg(f.path, ', ') FROM ingest.files AS f
+            LEFT JOIN staged AS s USING (path) LEFT JOIN quarantined AS q USING (path)
+            WHERE f.source = '{source}' AND f.status <> 'duplicate_file' AND (
+                f.rows_read <> f.rows_loaded + f.rows_duplicate + f.rows_quarantined
+                OR coalesce(s.n, 0) <> f.rows_loaded OR coalesce(q.n, 0) <> f.rows_quarantined)""",
+        blocking=True,
+    )
+
+
+_SMALL_GROUPS_IN_CLEAR = """
+    SELECT count(*), string_agg(program || '/' || cohort || '/' || survey_id || '/' || role, ', ')
+    FROM {table}
+    WHERE n_respondents < getvariable('min_group_size') AND NOT suppressed
+       OR suppressed AND {value} IS NOT NULL"""
+
+_HELD_IN_WINDOW = """
+    WITH known AS (
+        SELECT match_id, matched_on,
+            CASE WHEN ended_on <= getvariable('as_of') THEN ended_on
+                 ELSE getvariable('as_of') END AS window_end
+        FROM core.matches WHERE matched_on <= getvariable('as_of')),
+    held AS (
+        SELECT m.match_id, count(*) AS n FROM core.meetings AS m JOIN known AS k USING (match_id)
+        WHERE m.status = 'completed' AND m.meeting_date BETWEEN k.matched_on AND k.window_end
+        GROUP BY ALL)
+    SELECT count(*), string_agg(c.match_id, ', ')
+    FROM marts.match_cadence AS c LEFT JOIN held AS h USING (match_id)
+    WHERE c.meetings_held <> coalesce(h.n, 0)
+       OR (SELECT count(*) FROM known) <> (SELECT count(*) FROM marts.match_cadence)"""
+
+_OUTSIDE_WINDOW = """
+    SELECT count(*), string_agg(m.meeting_id, ', ')
+    FROM core.meetings AS m JOIN core.matches AS k USING (match_id)
+    WHERE k.matched_on <= getvariable('as_of') AND m.status = 'completed'
+      AND (m.meeting_date < k.matched_on
+           OR m.meeting_date > least(coalesce(k.ended_on, getvariable('as_of')), getvariable('as_of')))"""
+
+CHECKS: list[DataCheck] = [
+    *(_reconciliation(source) for source in SOURCES),
+    _unique("core.matches", "match_id"),
+    _unique("core.participants", "participant_key"),
+    _unique("core.meetings", "meeting_id"),
+    _unique("core.goals", "goal_id"),
+    _unique("core.survey_responses", "survey_id, respondent_key, match_id"),
+    _unique("core.invitations", "survey_id, participant_key, match_id"),
+    *(
+        _known_match_references(table)
+        for table in ("core.meetings", "core.goals", "core.survey_responses", "core.invitations")
+    ),
+    DataCheck(
+        "core.meetings",
+        "held_meetings_in_window",
+        "Held meetings dated outside their match's window [matched_on, end]; they count nowhere.",
+        _OUTSIDE_WINDOW,
+        blocking=False,
+    ),
+    DataCheck(
+        "marts.match_cadence",
+        "held_meetings_add_up",
+        "One row per known match, and meetings_held equals the held meetings in core "
+        "within each match's window.",
+        _HELD_IN_WINDOW,
+        blocking=True,
+    ),
+    _unique("marts.match_cadence", "match_id"),
+    _unique("marts.goal_status", "goal_id"),
+    DataCheck(
+        "marts.feedback_scores",
+        "small_groups_suppressed",
+        "No survey figure about fewer than k respondents is shown in the clear.",
+        _SMALL_GROUPS_IN_CLEAR.format(table="marts.feedback_scores", value="mean"),
+        blocking=True,
+    ),
+    DataCheck(
+        "marts.nps",
+        "small_groups_suppressed",
+        "No NPS figure about fewer than k respondents is shown in the clear.",
+        _SMALL_GROUPS_IN_CLEAR.format(table="marts.nps", value="nps"),
+        blocking=True,
+    ),
+    DataCheck(
+        "marts.program_health",
+        "health_score_in_range",
+        "health_score lies in [0, 100] and its band matches it.",
+        """SELECT count(*), string_agg(program || '/' || cohort, ', ') FROM marts.program_health
+           WHERE health_score < 0 OR health_score > 100
+              OR (health_score IS NULL) <> (health_band IS NULL)""",
+        blocking=True,
+    ),
+]
+
+
+def run_check(con, check: DataCheck) -> tuple[int, str | None]:
+    failures, sample = con.execute(check.sql).fetchall()[0]
+    return int(failures), (sample[:500] if sample else None)

@@ -1,0 +1,59 @@
+-- The meeting fold: for each meeting, its events seen by D in event order
+-- (occurred_at, then event_id). The last event decides status and match; the start is the
+-- scheduled_start of the last event that has one.
+CREATE OR REPLACE TABLE core.meetings AS
+WITH seen AS (
+    SELECT *
+    FROM staging.meetings
+    WHERE CAST(timezone(getvariable('timezone'), occurred_at) AS DATE) <= getvariable('as_of')
+),
+last_event AS (
+    SELECT *
+    FROM seen
+    QUALIFY row_number() OVER (PARTITION BY meeting_id ORDER BY occurred_at DESC, event_id DESC) = 1
+),
+last_start AS (
+    SELECT meeting_id, scheduled_start
+    FROM seen
+    WHERE scheduled_start IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY meeting_id ORDER BY occurred_at DESC, event_id DESC) = 1
+),
+last_duration AS (
+    SELECT meeting_id, duration_minutes
+    FROM seen
+    WHERE duration_minutes IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY meeting_id ORDER BY occurred_at DESC, event_id DESC) = 1
+),
+event_span AS (
+    SELECT meeting_id, count(*) AS event_count, min(occurred_at) AS first_event_at,
+           max(occurred_at) AS last_event_at
+    FROM seen
+    GROUP BY meeting_id
+)
+SELECT
+    e.meeting_id,
+    e.match_id,
+    CASE e.event_type WHEN 'rescheduled' THEN 'scheduled' ELSE e.event_type END AS status,
+    s.scheduled_start AS start_at,
+    CAST(timezone(getvariable('timezone'), s.scheduled_start) AS DATE) AS meeting_date,
+    CAST(d.duration_minutes AS INTEGER) AS duration_minutes,
+    e.channel,
+    CAST(span.event_count AS INTEGER) AS event_count,
+    span.first_event_at,
+    span.last_event_at
+FROM last_event AS e
+JOIN event_span AS span USING (meeting_id)
+LEFT JOIN last_start AS s USING (meeting_id)
+LEFT JOIN last_duration AS d USING (meeting_id);
+
+COMMENT ON TABLE core.meetings IS 'One row per meeting with an event seen by the as-of date: the fold of its events in event order (occurred_at, then event_id).';
+COMMENT ON COLUMN core.meetings.meeting_id IS 'Meeting identifier.';
+COMMENT ON COLUMN core.meetings.match_id IS 'Match of the last event.';
+COMMENT ON COLUMN core.meetings.status IS 'Type of the last event: scheduled (also for rescheduled), completed, cancelled or no_show.';
+COMMENT ON COLUMN core.meetings.start_at IS 'scheduled_start of the last event that has one.';
+COMMENT ON COLUMN core.meetings.meeting_date IS 'Local date of start_at in the program time zone; NULL when no event gave a start (such a meeting counts nowhere).';
+COMMENT ON COLUMN core.meetings.duration_minutes IS 'duration_minutes of the last event that has one.';
+COMMENT ON COLUMN core.meetings.channel IS 'Channel of the last event (video, in_person, phone, chat).';
+COMMENT ON COLUMN core.meetings.event_count IS 'Events of this meeting seen by the as-of date.';
+COMMENT ON COLUMN core.meetings.first_event_at IS 'When the first event was recorded.';
+COMMENT ON COLUMN core.meetings.last_event_at IS 'When the last event was recorded.';

@@ -1,0 +1,266 @@
+"""Feedback: survey item scores, satisfaction, NPS and response rates per cohort and role.
+
+Figures from fewer than k respondents are suppressed in the marts; they read "fewer than k
+responses" here, never a blank or a zero.
+"""
+
+from __future__ import annotations
+
+from dashboards import fmt
+from dashboards.figures import PALETTE, Axis, Series, category_chart
+from dashboards.page import (
+    Body,
+    Column,
+    Context,
+    Filter,
+    Option,
+    Tile,
+    chart,
+    group_filters,
+    section,
+    table,
+    tile_groups,
+    value_tile,
+)
+from dashboards.sql import GROUP_ORDER, WAVE_ORDER, Row, fetch, pivot
+from dashboards.trends import trend_rows, trend_section
+
+TITLE = "Feedback"
+LEDE = "What mentees and mentors say in surveys, wave by wave."
+
+KEYS = ("program", "cohort", "survey_id")
+ROLES = {"mentee": "mentee", "mentor": "mentor", "(all)": "both"}
+ROLE_NAMES = {"mentee": "Mentees", "mentor": "Mentors", "both": "Both roles"}
+ITEMS = {
+    "guidance": "Guidance",
+    "networking": "Networking",
+    "skills": "Skills",
+    "feedback": "Feedback",
+    "communication": "Communication",
+    "satisfaction": "Satisfaction",
+}
+
+_WAVES = """
+    SELECT program, cohort, survey_id FROM marts.feedback_scores
+    UNION SELECT program, cohort, survey_id FROM marts.nps
+    UNION SELECT program, cohort, survey_id FROM marts.survey_response_rates"""
+
+SURVEYS_SQL = f"""
+SELECT survey_id, list(DISTINCT program ORDER BY program) AS programs
+FROM ({_WAVES}) GROUP BY survey_id ORDER BY {WAVE_ORDER}
+"""
+
+BY_ROLE_SQL = f"""
+WITH waves AS ({_WAVES}),
+satisfaction AS (
+    SELECT program, cohort, survey_id, {pivot(
+        {"sat": "mean", "sat_low": "ci_low", "sat_high": "ci_high", "sat_top2": "top2_share",
+         "sat_n": "n_respondents", "sat_suppressed": "suppressed"},
+        "role", ROLES,
+    )}
+    FROM marts.feedback_scores WHERE item = 'satisfaction' GROUP BY ALL
+),
+nps AS (
+    SELECT program, cohort, survey_id, {pivot(
+        {"nps": "nps", "nps_low": "nps_ci_low", "nps_high": "nps_ci_high",
+         "nps_n": "n_respondents", "nps_suppressed": "suppressed"},
+        "role", ROLES,
+    )}
+    FROM marts.nps GROUP BY ALL
+),
+rates AS (
+    SELECT program, cohort, survey_id, {pivot(
+        {"rate": "response_rate", "invitations": "invitations", "responses": "responses"},
+        "role", ROLES,
+    )}
+    FROM marts.survey_response_rates GROUP BY ALL
+)
+SELECT * FROM waves
+LEFT JOIN satisfaction USING (program, cohort, survey_id)
+LEFT JOIN nps USING (program, cohort, survey_id)
+LEFT JOIN rates USING (program, cohort, survey_id)
+ORDER BY {GROUP_ORDER}, survey_id
+"""
+
+ITEMS_SQL = f"""
+SELECT program, cohort, survey_id, role, {pivot(
+    {"mean": "mean", "low": "ci_low", "high": "ci_high", "top2": "top2_share",
+     "n": "n_respondents", "suppressed": "suppressed"},
+    "item", {item: item for item in ITEMS},
+)}
+FROM marts.feedback_scores
+GROUP BY ALL
+ORDER BY {GROUP_ORDER}, survey_id, role <> '(all)', role
+"""
+
+
+def build(ctx: Context) -> Body:
+    rows = fetch(ctx.con, BY_ROLE_SQL)
+    items = fetch(ctx.con, ITEMS_SQL)
+    trends = trend_rows(ctx)
+    k = ctx.min_group_size
+    return Body(
+        filters=[*group_filters(ctx), _survey_filter(ctx)],
+        sections=[
+            section(
+                "kpis",
+                "Key figures",
+                "For the survey wave picked above; “All cohorts” shows the program as a whole.",
+                tile_groups(rows, lambda row: _tiles(row, k), keys=KEYS, heading=_heading),
+                wide=True,
+            ),
+            section(
+                "items",
+                "Scores by question",
+                "Mean answer (1–5) with its 95% interval, and the share answering 4 or 5 "
+                f"(top-2-box). Groups with fewer than {k} respondents are suppressed.",
+                table(items, _item_columns(k), keys=KEYS, empty="No survey answers yet."),
+                wide=True,
+            ),
+            section(
+                "satisfaction",
+                "Overall satisfaction by cohort and role",
+                "Mean overall satisfaction (1–5); the whisker is the 95% interval.",
+                chart("satisfaction-chart", _role_chart(rows, "sat", Axis("satisfaction (1–5)", fmt.decimal, ".1f", (1, 5)), k)),
+            ),
+            section(
+                "nps",
+                "Net Promoter Score by cohort and role",
+                "% promoters (9–10) minus % detractors (0–6), from −100 to +100; the whisker is "
+                "the 95% interval.",
+                chart("nps-chart", _role_chart(rows, "nps", Axis("NPS", fmt.signed, "+.0f", (-100, 100)), k)),
+            ),
+            section(
+                "response",
+                "Survey response rate by cohort and role",
+                "Share of invitations answered for the wave picked above.",
+                chart("response-chart", _response_chart(rows)),
+            ),
+            trend_section(
+                trends,
+                "trend-responses",
+                "Survey responses per month",
+                "Survey responses submitted in each month, all waves.",
+                [Series("Responses", "responses")],
+                Axis("responses", fmt.count, ",.0f"),
+            ),
+        ],
+    )
+
+
+def _survey_filter(ctx: Context) -> Filter:
+    options = [
+        Option(survey_id, fmt.esc(survey_id), tuple(programs))
+        for survey_id, programs in ctx.con.execute(SURVEYS_SQL).fetchall()
+    ]
+    return Filter("survey_id", "Survey wave", options)
+
+
+def _heading(row: Row) -> str:
+    return f"{fmt.group_label(row)} · {fmt.esc(row['survey_id'])}"
+
+
+def _tiles(row: Row, k: int) -> list[Tile]:
+    return [
+        value_tile(
+            "Satisfaction",
+            row["both_sat"],
+            lambda mean: f"{mean:.1f} / 5",
+            f"n = {fmt.count(row['both_sat_n'])} respondents",
+            "Mean overall satisfaction (1–5); 95% interval "
+            + (fmt.interval(row["both_sat_low"], row["both_sat_high"], fmt.decimal) or "—")
+            + ".",
+            missing=fmt.missing_survey_figure(row["both_sat_suppressed"], k),
+        ),
+        value_tile(
+            "Satisfied (4–5)",
+            row["both_sat_top2"],
+            fmt.pct,
+            f"n = {fmt.count(row['both_sat_n'])} respondents",
+            "Share answering 4 or 5 to overall satisfaction.",
+            missing=fmt.missing_survey_figure(row["both_sat_suppressed"], k),
+        ),
+        value_tile(
+            "NPS",
+            row["both_nps"],
+            fmt.signed,
+            f"n = {fmt.count(row['both_nps_n'])} respondents",
+            "% promoters minus % detractors; 95% interval "
+            + (fmt.interval(row["both_nps_low"], row["both_nps_high"], fmt.signed) or "—")
+            + ".",
+            missing=fmt.missing_survey_figure(row["both_nps_suppressed"], k),
+        ),
+        value_tile(
+            "Response rate",
+            row["both_rate"],
+            fmt.pct,
+            f"{fmt.count(row['both_responses'])} of n = {fmt.count(row['both_invitations'])} invitations",
+            "Share of invitations answered.",
+            missing="no invitations",
+        ),
+    ]
+
+
+def _role_chart(rows: list[Row], measure: str, axis: Axis, k: int):
+    """Dots with 95% intervals per cohort, one series per role; suppressed ones say so."""
+
+    def note(row: Row, series: Series) -> str | None:
+        suppressed = row[f"{series.value}_suppressed"]
+        return f"{series.name}: {fmt.fewer_than(k)}" if row[series.value] is None and suppressed else None
+
+    return category_chart(
+        rows,
+        [
+            Series(ROLE_NAMES[role], f"{role}_{measure}", color, kind="dot",
+                   low=f"{role}_{measure}_low", high=f"{role}_{measure}_high")
+            for role, color in zip(ROLES.values(), PALETTE, strict=False)
+        ],  # fmt: skip
+        axis,
+        keys=KEYS,
+        detail=lambda row, series: f"<br>n = {fmt.count(row[f'{series.value}_n'])} respondents",
+        note=note,
+    )
+
+
+def _response_chart(rows: list[Row]):
+    def detail(row: Row, series: Series) -> str:
+        role = series.value.removesuffix("_rate")
+        return f"<br>{fmt.count(row[f'{role}_responses'])} of {fmt.count(row[f'{role}_invitations'])} invitations"
+
+    return category_chart(
+        rows,
+        [
+            Series(ROLE_NAMES[role], f"{role}_rate", color)
+            for role, color in zip(ROLES.values(), PALETTE, strict=False)
+        ],
+        Axis("response rate", fmt.pct, ".0%", (0, 1)),
+        keys=KEYS,
+        detail=detail,
+    )
+
+
+def _item_columns(k: int) -> list[Column]:
+    role_names = {role: ROLE_NAMES[prefix] for role, prefix in ROLES.items()}
+    return [
+        Column("Program", lambda r: fmt.esc(r["program"])),
+        Column("Cohort", lambda r: fmt.cohort_name(r["cohort"])),
+        Column("Role", lambda r: role_names.get(r["role"], fmt.esc(r["role"]))),
+        *(
+            Column(name, lambda r, item=item: _item_cell(r, item, k), about=f"Answers to “{name}” (1–5)")
+            for item, name in ITEMS.items()
+        ),
+    ]
+
+
+def _item_cell(row: Row, item: str, k: int) -> str:
+    n = f"<small>n = {fmt.count(row[f'{item}_n'])}</small>"
+    if row[f"{item}_suppressed"]:
+        return f'<span class="muted">{fmt.fewer_than(k)}</span>{n}'
+    mean = row[f"{item}_mean"]
+    if mean is None:
+        return fmt.MISSING
+    interval = fmt.interval(row[f"{item}_low"], row[f"{item}_high"], fmt.decimal)
+    return (
+        f"<strong>{fmt.decimal(mean)}</strong>"
+        f"<small>{'95% ' + interval + ' · ' if interval else ''}4–5: {fmt.pct(row[f'{item}_top2'])}</small>{n}"
+    )

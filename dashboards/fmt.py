@@ -1,0 +1,80 @@
+"""Formatting for tiles, tables, hover text and labels.
+
+Every function returns HTML-safe text: data strings are escaped here, so the rest of the package
+can place the result in HTML or in Plotly labels (which Plotly parses as HTML-like text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+from dashboards.sql import ALL
+
+MISSING = "—"
+
+
+def esc(value: Any) -> str:
+    """Escape a data string for HTML text, attributes and Plotly labels."""
+    return MISSING if value is None else html.escape(str(value))
+
+
+def count(value: float | None) -> str:
+    return MISSING if value is None else f"{value:,.0f}"
+
+
+def pct(value: float | None) -> str:
+    return MISSING if value is None else f"{100 * value:.0f}%"
+
+
+def percent_points(value: float | None) -> str:
+    """A value already on a 0–100 scale, e.g. progress_pct."""
+    return MISSING if value is None else f"{value:.0f}%"
+
+
+def decimal(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.1f}"
+
+
+def signed(value: float | None) -> str:
+    return MISSING if value is None else f"{value:+.0f}"
+
+
+def days(value: float | None) -> str:
+    return MISSING if value is None else f"{value:,.0f} days"
+
+
+def interval(low: float | None, high: float | None, form: Any) -> str:
+    """'low–high' with the value formatter `form`, or '' when the interval is unknown."""
+    return "" if low is None or high is None else f"{form(low)}–{form(high)}"
+
+
+def date(value: dt.date | None) -> str:
+    return MISSING if value is None else value.isoformat()
+
+
+def timestamp(value: dt.datetime | None) -> str:
+    if value is None:
+        return MISSING
+    zone = value.strftime("%Z")
+    return value.strftime("%Y-%m-%d %H:%M") + (f" {zone}" if zone else "")
+
+
+def fewer_than(min_group_size: int) -> str:
+    """The text shown instead of a suppressed survey figure."""
+    return f"fewer than {min_group_size} responses"
+
+
+def cohort_name(cohort: str) -> str:
+    return "All cohorts" if cohort == ALL else esc(cohort)
+
+
+def group_label(row: dict[str, Any]) -> str:
+    """'Program · Cohort' for a row with program and cohort ('(all)' reads 'All cohorts')."""
+    return f"{esc(row['program'])} · {cohort_name(row['cohort'])}"
+
+
+def missing_survey_figure(suppressed: bool | None, min_group_size: int) -> str:
+    """Words for a survey figure that has no value: suppressed, or no answers at all."""
+    return fewer_than(min_group_size) if suppressed else "no responses yet"

@@ -1,0 +1,266 @@
+"""HTML building blocks: the page shell, sections, KPI tiles, tables, charts and filters.
+
+Callers pass HTML-safe text (see `dashboards.fmt`); data values that go into attributes are
+escaped here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import plotly.graph_objects as go
+
+from dashboards.assets import CSS, SCRIPT
+from dashboards.fmt import esc, group_label, timestamp
+from dashboards.sql import Row
+
+PLOTLY_JS = "plotly.min.js"
+GROUP_KEYS = ("program", "cohort")
+EMPTY_NOTE = '<p class="empty-note" hidden>Nothing to show for this selection.</p>'
+
+
+@dataclass(frozen=True)
+class Context:
+    con: duckdb.DuckDBPyConnection
+    as_of: dt.date
+    built_at: dt.datetime
+    min_group_size: int
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    text: str
+    programs: tuple[str, ...] = ()  # programs the option applies to; empty: every program
+
+
+@dataclass(frozen=True)
+class Filter:
+    dim: str  # "program", "cohort" or "survey": the data-* key it compares
+    label: str
+    options: Sequence[Option]
+    all_text: str | None = None  # text of the "*" choice; None: the first option is the default
+
+
+@dataclass(frozen=True)
+class Body:
+    sections: list[str]
+    filters: list[Filter] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Tile:
+    label: str
+    value: str  # HTML-safe
+    n: str  # HTML-safe, e.g. "n = 120 active matches"
+    about: str  # one line explaining the metric
+    muted: bool = False  # the value is words (suppressed or missing), not a number
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    cell: Callable[[Row], str]  # HTML-safe cell content
+    sort_key: Callable[[Row], Any] | None = None  # value the table sorts on (default: none)
+    numeric: bool = False
+    about: str = ""  # header tooltip
+    warn: Callable[[Row], bool] | None = None  # highlight the cell when true
+
+
+def render_page(
+    *,
+    slug: str,
+    title: str,
+    lede: str,
+    nav: Sequence[tuple[str, str]],
+    ctx: Context,
+    body: Body,
+) -> str:
+    links = "".join(
+        f'<a href="{name}.html"{" aria-current=page" if name == slug else ""}>{text}</a>'
+        for name, text in nav
+    )
+    filters = _filters_html(body.filters)
+    sections = "\n".join(body.sections)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Mentor Pulse</title>
+<link rel="icon" href="data:,">
+<style>{CSS}</style>
+<script src="{PLOTLY_JS}"></script>
+<script>{SCRIPT}</script>
+</head>
+<body>
+<nav class="top"><span class="brand">Mentor Pulse</span>{links}</nav>
+<header class="page">
+<h1>{title}</h1>
+<p class="lede">{lede}</p>
+<p class="stamp">data as of <strong>{ctx.as_of.isoformat()}</strong> · built at {timestamp(ctx.built_at)}</p>
+</header>
+{filters}
+<main>
+{sections}
+</main>
+<footer>Mentor Pulse · figures for the as-of date above · survey figures from fewer than
+{ctx.min_group_size} respondents are suppressed to protect anonymity.</footer>
+</body>
+</html>
+"""
+
+
+def section(section_id: str, title: str, explain: str, content: str, *, wide: bool = False) -> str:
+    classes = "card wide" if wide else "card"
+    return f"""<section class="{classes}" id="{section_id}">
+<h2>{title}</h2>
+<p class="explain">{explain}</p>
+<div class="filtered">{content}{EMPTY_NOTE}</div>
+</section>"""
+
+
+def chart(chart_id: str, figure: go.Figure | None) -> str:
+    """A Plotly chart drawn by the page script (so the filter can redraw it)."""
+    if figure is None:
+        return '<p class="muted">No data yet.</p>'
+    # Plotly's JSON encoder escapes <, > and /, so data cannot close the script element.
+    return (
+        f'<div class="chart" id="{chart_id}"></div>'
+        f"<script>MP.chart({json.dumps(chart_id)}, {figure.to_json()});</script>"
+    )
+
+
+def tile_groups(
+    rows: Sequence[Row],
+    make_tiles: Callable[[Row], Sequence[Tile]],
+    *,
+    keys: Sequence[str] = GROUP_KEYS,
+    heading: Callable[[Row], str] = group_label,
+) -> str:
+    """One set of KPI tiles per group; the filter shows the selected group's set."""
+    if not rows:
+        return '<p class="muted">No data yet.</p>'
+    return "".join(
+        f'<div class="tile-group" data-filter="series"{_data_keys(row, keys)}>'
+        f"<h3>{heading(row)}</h3>"
+        f'<div class="tiles">{"".join(_tile_html(tile) for tile in make_tiles(row))}</div></div>'
+        for row in rows
+    )
+
+
+def table(
+    rows: Sequence[Row],
+    columns: Sequence[Column],
+    *,
+    keys: Sequence[str] = GROUP_KEYS,
+    sortable: bool = False,
+    empty: str = "Nothing to list.",
+) -> str:
+    if not rows:
+        return f'<p class="muted">{empty}</p>'
+    head = "".join(_header_html(column, sortable) for column in columns)
+    body = "".join(
+        f'<tr data-filter="rows"{_data_keys(row, keys)}>'
+        f"{''.join(_cell_html(column, row) for column in columns)}</tr>"
+        for row in rows
+    )
+    return (
+        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def value_tile(
+    label: str,
+    value: Any,
+    form: Callable[[Any], str],
+    n: str,
+    about: str,
+    *,
+    missing: str = "no data yet",
+) -> Tile:
+    """A tile showing `form(value)`, or the words `missing` (never a blank or a zero)."""
+    if value is None:
+        return Tile(label, missing, n, about, muted=True)
+    return Tile(label, form(value), n, about)
+
+
+def group_filters(ctx: Context) -> list[Filter]:
+    """Program and cohort selects listing every group with a known match."""
+    rows = ctx.con.execute(
+        """SELECT program, cohort FROM marts.program_health
+           WHERE cohort <> '(all)' ORDER BY program, cohort"""
+    ).fetchall()
+    programs = sorted({program for program, _ in rows})
+    cohorts: dict[str, list[str]] = {}
+    for program, cohort in rows:
+        cohorts.setdefault(cohort, []).append(program)
+    return [
+        Filter("program", "Program", [Option(p, esc(p)) for p in programs], "All programs"),
+        Filter(
+            "cohort",
+            "Cohort",
+            [Option(c, esc(c), tuple(ps)) for c, ps in sorted(cohorts.items())],
+            "All cohorts",
+        ),
+    ]
+
+
+def _filters_html(filters: Sequence[Filter]) -> str:
+    if not filters:
+        return ""
+    selects = "".join(
+        f'<label>{one.label} <select data-dim="{one.dim}">'
+        + (f'<option value="*">{one.all_text}</option>' if one.all_text else "")
+        + "".join(_option_html(option) for option in one.options)
+        + "</select></label>"
+        for one in filters
+    )
+    return f'<div class="filters" role="search">{selects}</div>'
+
+
+def _option_html(option: Option) -> str:
+    programs = f' data-programs="{esc(json.dumps(option.programs))}"' if option.programs else ""
+    return f'<option value="{esc(option.value)}"{programs}>{option.text}</option>'
+
+
+def _data_keys(row: Row, keys: Sequence[str]) -> str:
+    return "".join(f' data-{key}="{esc(row[key])}"' for key in keys)
+
+
+def _tile_html(tile: Tile) -> str:
+    value_class = "value muted" if tile.muted else "value"
+    return (
+        f'<div class="tile" title="{tile.about}"><div class="label">{tile.label}</div>'
+        f'<div class="{value_class}">{tile.value}</div><div class="n">{tile.n}</div>'
+        f'<div class="about">{tile.about}</div></div>'
+    )
+
+
+def _header_html(column: Column, sortable: bool) -> str:
+    classes = ' class="num"' if column.numeric else ""
+    about = f' title="{column.about}"' if column.about else ""
+    text = (
+        f'<button class="sort" type="button">{column.header}</button>'
+        if sortable and column.sort_key
+        else column.header
+    )
+    return f"<th{classes}{about}>{text}</th>"
+
+
+def _cell_html(column: Column, row: Row) -> str:
+    classes = ["num"] if column.numeric else []
+    if column.warn and column.warn(row):
+        classes.append("warn")
+    class_attr = f' class="{" ".join(classes)}"' if classes else ""
+    sort_attr = ""
+    if column.sort_key:
+        key = column.sort_key(row)
+        sort_attr = f' data-sort="{"" if key is None else esc(key)}"'
+    return f"<td{class_attr}{sort_attr}>{column.cell(row)}</td>"

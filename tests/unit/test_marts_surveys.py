@@ -1,0 +1,307 @@
+"""marts.feedback_scores, marts.nps and marts.survey_response_rates, hand-computed.
+
+D = 2024-06-30. core.survey_responses already holds the kept response per (survey, respondent,
+match); core.invitations one invitation per (survey, participant, match).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.unit.marts_harness import MartsHarness
+
+D = "2024-06-30"
+
+
+# --- values (k = 1: nothing suppressed) -------------------------------------------------
+@pytest.fixture(scope="module")
+def values() -> MartsHarness:
+    wh = MartsHarness(as_of=D, min_group_size=1)
+    wh.add_match("v1", "2024-01-01", cohort="C1")
+    wh.add_match("v2", "2024-01-01", cohort="C1")
+    wh.add_match("v3", "2024-01-01", cohort="C2")
+    wh.add_match("vx", "2024-07-01", cohort="C1")  # unknown
+    s = {"survey_id": "w"}
+    wh.add_response("v1", "a1", role="mentee", guidance=5, satisfaction=5, nps=10, **s)
+    wh.add_response("v1", "a2", role="mentee", guidance=4, satisfaction=4, nps=10, **s)
+    wh.add_response("v2", "a3", role="mentee", guidance=2, nps=7, **s)
+    # one mentor answering for two matches: 2 answers, 1 respondent
+    wh.add_response("v1", "b1", role="mentor", guidance=3, **s)
+    wh.add_response("v2", "b1", role="mentor", guidance=5, **s)
+    wh.add_response("v3", "c1", role="mentee", guidance=1, nps=0, **s)
+    wh.add_response("vx", "x1", role="mentee", guidance=1, satisfaction=1, nps=0, **s)
+    return wh.run()
+
+
+def fb(wh: MartsHarness, cohort: str, role: str, item: str = "guidance", survey: str = "w"):
+    return wh.one(
+        "feedback_scores", program="P", cohort=cohort, survey_id=survey, role=role, item=item
+    )
+
+
+def test_feedback_rows_exist_only_for_answered_items(values: MartsHarness) -> None:
+    items = {r["item"] for r in values.rows("feedback_scores")}
+    assert items == {"guidance", "satisfaction"}
+    # guidance: C1 x {mentee, mentor, (all)}, C2 x {mentee, (all)}, (all) x {3 roles}
+    assert len(values.rows("feedback_scores", item="guidance")) == 8
+
+
+def test_feedback_group_values(values: MartsHarness) -> None:
+    r = fb(values, "C1", "mentee")  # 5, 4, 2
+    assert (r["n"], r["n_respondents"]) == (3, 3)
+    assert r["mean"] == pytest.approx(11 / 3, rel=1e-15)
+    # sample variance: ((4/3)^2 + (1/3)^2 + (5/3)^2) / 2 = (42/9) / 2 = 7/3
+    # half width 1.96 * sqrt(7/3) / sqrt(3) = 1.96 * 0.881917 = 1.728558
+    half = 1.96 * math.sqrt(7 / 3) / math.sqrt(3)
+    assert half == pytest.approx(1.728558, abs=1e-6)
+    assert r["ci_low"] == pytest.approx(11 / 3 - half, rel=1e-12)
+    assert r["ci_high"] == pytest.approx(11 / 3 + half, rel=1e-12)
+    assert r["top2_share"] == pytest.approx(2 / 3, rel=1e-15)
+    assert r["suppressed"] is False
+
+
+def test_feedback_same_respondent_twice(values: MartsHarness) -> None:
+    r = fb(values, "C1", "mentor")  # 3 and 5 from b1
+    assert (r["n"], r["n_respondents"]) == (2, 1)
+    assert r["mean"] == 4.0
+    # s = sqrt(((-1)^2 + 1^2) / 1) = sqrt(2); 1.96 * sqrt(2) / sqrt(2) = 1.96
+    assert r["ci_low"] == pytest.approx(2.04, rel=1e-12)
+    assert r["ci_high"] == pytest.approx(5.96, rel=1e-12)
+    assert r["top2_share"] == 0.5
+
+
+def test_feedback_ci_null_below_two_answers(values: MartsHarness) -> None:
+    r = fb(values, "C2", "mentee")  # a single 1
+    assert (r["n"], r["mean"], r["top2_share"]) == (1, 1.0, 0.0)
+    assert r["ci_low"] is None
+    assert r["ci_high"] is None
+
+
+def test_feedback_rollups_come_from_the_answers(values: MartsHarness) -> None:
+    cohort_all = fb(values, "C1", "(all)")  # 5, 4, 2, 3, 5
+    assert (cohort_all["n"], cohort_all["n_respondents"]) == (5, 4)
+    assert cohort_all["mean"] == pytest.approx(3.8, rel=1e-15)
+    # deviations 1.2, .2, -1.8, -.8, 1.2: squares sum 6.8, / 4 = 1.7; 1.96 * sqrt(1.7 / 5)
+    assert cohort_all["ci_high"] - cohort_all["mean"] == pytest.approx(
+        1.96 * math.sqrt(0.34), rel=1e-12
+    )
+    assert cohort_all["top2_share"] == pytest.approx(0.6, rel=1e-15)
+
+    mentees = fb(values, "(all)", "mentee")  # 5, 4, 2, 1: mean 3, not (11/3 + 1) / 2
+    assert (mentees["n"], mentees["n_respondents"], mentees["mean"]) == (4, 4, 3.0)
+    assert mentees["top2_share"] == 0.5
+    everyone = fb(values, "(all)", "(all)")  # 5, 4, 2, 3, 5, 1
+    assert (everyone["n"], everyone["n_respondents"]) == (6, 5)
+    assert everyone["mean"] == pytest.approx(20 / 6, rel=1e-15)
+    # the unknown match's answers count nowhere
+    assert fb(values, "C1", "mentee", "satisfaction")["mean"] == 4.5
+
+
+def nps_row(wh: MartsHarness, cohort: str, role: str, survey: str = "w") -> dict:
+    return wh.one("nps", program="P", cohort=cohort, survey_id=survey, role=role)
+
+
+def test_nps_values(values: MartsHarness) -> None:
+    r = nps_row(values, "C1", "mentee")  # 10, 10, 7
+    assert (r["n"], r["promoters"], r["passives"], r["detractors"]) == (3, 2, 1, 0)
+    assert r["nps"] == pytest.approx(200 / 3, rel=1e-15)
+    # pP = 2/3, pD = 0: 2/3 - 4/9 = 2/9; / 3 = 2/27; 1.96 * 100 * sqrt(2/27) = 53.34444
+    half = 196 * math.sqrt(2 / 27)
+    assert half == pytest.approx(53.34444, abs=1e-5)
+    assert r["nps_ci_low"] == pytest.approx(200 / 3 - half, rel=1e-12)
+    assert r["nps_ci_high"] == pytest.approx(200 / 3 + half, rel=1e-12)
+
+    single = nps_row(values, "C2", "mentee")  # one 0: all detractors
+    assert single["nps"] == -100.0
+    assert single["nps_ci_low"] == pytest.approx(-100.0, rel=1e-12)  # 1 + ... - 1 = 0
+    assert single["nps_ci_high"] == pytest.approx(-100.0, rel=1e-12)
+
+    rollup = nps_row(values, "(all)", "mentee")  # 10, 10, 7, 0
+    assert (rollup["n"], rollup["promoters"], rollup["passives"], rollup["detractors"]) == (
+        4,
+        2,
+        1,
+        1,
+    )
+    assert rollup["nps"] == 25.0  # 100 * (2 - 1) / 4
+    # 0.5 + 0.25 - 0.25^2 = 0.6875; / 4 = 0.171875; 196 * sqrt(0.171875) = 81.25731
+    assert rollup["nps_ci_high"] == pytest.approx(25 + 196 * math.sqrt(0.171875), rel=1e-12)
+    assert rollup["nps_ci_high"] == pytest.approx(106.25731, abs=1e-5)
+    # mentors gave no nps answer: no mentor rows
+    assert values.rows("nps", role="mentor") == []
+    assert len(values.rows("nps")) == 6  # C1, C2, (all) x {mentee, (all)}
+
+
+# --- suppression (k = 3) -----------------------------------------------------------------
+def add_group(
+    wh: MartsHarness, survey: str, cohort: str, role: str, size: int, **answers: int
+) -> None:
+    for i in range(size):
+        wh.add_response(
+            f"m-{cohort}",
+            f"{survey}-{cohort}-{role}-{i}",
+            survey_id=survey,
+            role=role,
+            **answers,
+        )
+
+
+@pytest.fixture(scope="module")
+def suppression() -> MartsHarness:
+    wh = MartsHarness(as_of=D, min_group_size=3)
+    for cohort in ("C1", "C2", "C3"):
+        wh.add_match(f"m-{cohort}", "2024-01-01", cohort=cohort)
+    # s1, the cascade: respondents per (cohort, role)
+    for cohort, role, size in [
+        ("C1", "mentor", 2),
+        ("C1", "mentee", 5),
+        ("C2", "mentor", 3),
+        ("C2", "mentee", 6),
+        ("C3", "mentor", 4),
+        ("C3", "mentee", 4),
+    ]:
+        add_group(wh, "s1", cohort, role, size, guidance=4)
+    # s2, a tie: mentees only
+    for cohort, size in [("C1", 2), ("C2", 4), ("C3", 4)]:
+        add_group(wh, "s2", cohort, "mentee", size, guidance=5)
+    # s3, the cohort (all) rows follow rule (1) too: a single cohort
+    add_group(wh, "s3", "C1", "mentor", 1, guidance=3)
+    add_group(wh, "s3", "C1", "mentee", 5, guidance=3)
+    # s4, nps decided alone: the mentor answers satisfaction only
+    add_group(wh, "s4", "C1", "mentor", 1, satisfaction=2)
+    add_group(wh, "s4", "C1", "mentee", 4, satisfaction=4, nps=9)
+    # s5, nps size suppression then rule (2)
+    add_group(wh, "s5", "C1", "mentee", 2, nps=10)
+    add_group(wh, "s5", "C2", "mentee", 4, nps=9)
+    return wh.run()
+
+
+def suppressed_cells(wh: MartsHarness, table: str, survey: str, item: str | None = None) -> set:
+    where = {"survey_id": survey} | ({"item": item} if item else {})
+    return {(r["cohort"], r["role"]) for r in wh.rows(table, **where) if r["suppressed"]}
+
+
+def test_cascade_needs_a_second_pass(suppression: MartsHarness) -> None:
+    # size: C1 mentor (2 < 3).
+    # pass 1, rule 1: C1 mentee (its role sibling).
+    # pass 1, rule 2: mentors: C1 suppressed alone -> smallest other: C2 (3 < 4);
+    #                 mentees: C1 suppressed alone -> smallest other: C3 (4 < 6).
+    # pass 2, rule 1: C2 mentee (sibling of C2 mentor), C3 mentor (sibling of C3 mentee).
+    # pass 2, rule 2: every real cohort suppressed: nothing. Pass 3: nothing changes.
+    real = {(c, r) for c in ("C1", "C2", "C3") for r in ("mentor", "mentee")}
+    assert suppressed_cells(suppression, "feedback_scores", "s1", "guidance") == real
+    # role (all) rows (7, 9, 8 respondents) and cohort (all) rows stay
+    for row in suppression.rows("feedback_scores", survey_id="s1", item="guidance"):
+        if row["role"] == "(all)" or row["cohort"] == "(all)":
+            assert row["suppressed"] is False, row
+            assert row["mean"] == 4.0
+
+
+def test_suppressed_values_are_null_but_counts_stay(suppression: MartsHarness) -> None:
+    r = fb(suppression, "C2", "mentee", survey="s1")  # suppressed in pass 2
+    assert r["suppressed"] is True
+    assert (r["n"], r["n_respondents"]) == (6, 6)
+    assert (r["mean"], r["ci_low"], r["ci_high"], r["top2_share"]) == (None, None, None, None)
+
+
+def test_rule_two_tie_takes_the_smallest_cohort_name(suppression: MartsHarness) -> None:
+    # size: C1 mentee (2) and C1 (all) (2). Rule 1: no mentor rows exist, nothing.
+    # Rule 2 mentees: C1 alone -> C2 and C3 tie at 4 -> C2. Same for role (all): C2 (all).
+    assert suppressed_cells(suppression, "feedback_scores", "s2", "guidance") == {
+        ("C1", "mentee"),
+        ("C1", "(all)"),
+        ("C2", "mentee"),
+        ("C2", "(all)"),
+    }
+
+
+def test_rule_one_applies_to_cohort_all(suppression: MartsHarness) -> None:
+    # size: C1 mentor (1) and (all) mentor (1); rule 1: both mentee rows.
+    # rule 2: mentors have one real cohort only (no other exists), nothing.
+    assert suppressed_cells(suppression, "feedback_scores", "s3", "guidance") == {
+        ("C1", "mentor"),
+        ("C1", "mentee"),
+        ("(all)", "mentor"),
+        ("(all)", "mentee"),
+    }
+
+
+def test_nps_suppression_is_decided_on_nps_rows_alone(suppression: MartsHarness) -> None:
+    # feedback: the lone mentor suppresses the mentee satisfaction rows by rule 1 ...
+    assert ("C1", "mentee") in suppressed_cells(
+        suppression, "feedback_scores", "s4", "satisfaction"
+    )
+    # ... but no mentor nps row exists, so the 4 mentees' nps stands.
+    assert suppressed_cells(suppression, "nps", "s4") == set()
+    r = nps_row(suppression, "C1", "mentee", survey="s4")
+    assert (r["n"], r["promoters"], r["nps"]) == (4, 4, 100.0)
+
+
+def test_nps_suppression_nulls(suppression: MartsHarness) -> None:
+    # size: C1 mentee and C1 (all) (2 < 3); rule 2: C2 mentee and C2 (all).
+    assert suppressed_cells(suppression, "nps", "s5") == {
+        ("C1", "mentee"),
+        ("C1", "(all)"),
+        ("C2", "mentee"),
+        ("C2", "(all)"),
+    }
+    r = nps_row(suppression, "C2", "mentee", survey="s5")
+    assert (r["n"], r["n_respondents"]) == (4, 4)
+    for column in ("nps", "nps_ci_low", "nps_ci_high", "promoters", "passives", "detractors"):
+        assert r[column] is None, column
+    rollup = nps_row(suppression, "(all)", "mentee", survey="s5")  # 2 x 10, 4 x 9
+    assert (rollup["suppressed"], rollup["nps"], rollup["promoters"]) == (False, 100.0, 6)
+
+
+# --- response rates ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def rates() -> MartsHarness:
+    wh = MartsHarness(as_of=D)
+    wh.add_match("m1", "2024-01-01", cohort="C1")
+    wh.add_match("m2", "2024-01-01", cohort="C2")
+    wh.add_match("mx", "2024-08-01", cohort="C1")  # unknown
+    wh.add_invitation("m1", "a", role="mentee", sent_on="2024-05-01")
+    # the same invitation twice (core dedups; the mart still counts it once)
+    wh.add_invitation("m1", "a", role="mentee", sent_on="2024-05-03")
+    wh.add_invitation("m1", "b", role="mentor")
+    wh.add_invitation("m2", "c", role="mentee")
+    wh.add_invitation("m2", "d", role="mentor")
+    wh.add_invitation("m2", "a", role="mentee")  # a second match of person a: distinct
+    wh.add_invitation("mx", "z", role="mentee")
+    wh.add_response("m1", "a", role="mentee")  # answers invitation (s1, a, m1)
+    wh.add_response("m2", "c", role="mentee", survey_id="s2")  # another survey: no
+    wh.add_response("m2", "d", role="mentee")  # same survey/person/match: role is not matched
+    wh.add_response("m2", "b", role="mentor")  # b was invited for m1, not m2: no
+    wh.add_response("m1", "e", role="mentee")  # never invited: counts nowhere
+    wh.add_response("mx", "z", role="mentee")  # unknown match
+    return wh.run()
+
+
+@pytest.mark.parametrize(
+    ("cohort", "role", "invitations", "responses"),
+    [
+        ("C1", "mentee", 1, 1),  # (a, m1)
+        ("C1", "mentor", 1, 0),  # (b, m1)
+        ("C1", "(all)", 2, 1),
+        ("C2", "mentee", 2, 0),  # (c, m2), (a, m2)
+        ("C2", "mentor", 1, 1),  # (d, m2)
+        ("C2", "(all)", 3, 1),
+        ("(all)", "mentee", 3, 1),
+        ("(all)", "mentor", 2, 1),
+        ("(all)", "(all)", 5, 2),
+    ],
+)
+def test_response_rates(
+    rates: MartsHarness, cohort: str, role: str, invitations: int, responses: int
+) -> None:
+    r = rates.one("survey_response_rates", program="P", cohort=cohort, survey_id="s1", role=role)
+    assert (r["invitations"], r["responses"]) == (invitations, responses)
+    assert r["response_rate"] == pytest.approx(responses / invitations, rel=1e-15)
+
+
+def test_response_rate_rows(rates: MartsHarness) -> None:
+    rows = rates.rows("survey_response_rates")
+    assert len(rows) == 9
+    assert {r["survey_id"] for r in rows} == {"s1"}  # a response alone makes no row
