@@ -83,13 +83,15 @@ ORDER BY {GROUP_ORDER}, survey_id
 """
 
 ITEMS_SQL = f"""
-SELECT program, cohort, survey_id, role, {pivot(
-    {"mean": "mean", "low": "ci_low", "high": "ci_high", "top2": "top2_share",
-     "n": "n_respondents", "suppressed": "suppressed"},
-    "item", {item: item for item in ITEMS},
-)}
-FROM marts.feedback_scores
-GROUP BY ALL
+SELECT * FROM (
+    SELECT program, cohort, survey_id, role, {pivot(
+        {"mean": "mean", "low": "ci_low", "high": "ci_high", "top2": "top2_share",
+         "n": "n_respondents", "suppressed": "suppressed"},
+        "item", {item: item for item in ITEMS},
+    )}
+    FROM marts.feedback_scores
+    GROUP BY ALL
+)
 ORDER BY {GROUP_ORDER}, survey_id, role <> '(all)', role
 """
 

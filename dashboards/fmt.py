@@ -78,3 +78,8 @@ def group_label(row: dict[str, Any]) -> str:
 def missing_survey_figure(suppressed: bool | None, min_group_size: int) -> str:
     """Words for a survey figure that has no value: suppressed, or no answers at all."""
     return fewer_than(min_group_size) if suppressed else "no responses yet"
+
+
+def band_badge(band: str | None) -> str:
+    """The health band as a coloured pill ('green', 'amber' or 'red')."""
+    return f'<span class="badge {esc(band)}">{esc(band)}</span>'

@@ -136,7 +136,7 @@ def _tiles(row: Row, ctx: Context) -> list[Tile]:
         value_tile(
             "Health score",
             row["health_score"],
-            lambda score: f"{score:.0f} {_badge(row['health_band'])}",
+            lambda score: f"{score:.0f} {fmt.band_badge(row['health_band'])}",
             f"from {parts} of 4 parts",
             "0–100: cadence 35%, goals 25%, satisfaction 25%, response 15%.",
             missing="not enough data",
@@ -190,10 +190,6 @@ def _tiles(row: Row, ctx: Context) -> list[Tile]:
             missing="no invitations yet",
         ),
     ]
-
-
-def _badge(band: str | None) -> str:
-    return f'<span class="badge {fmt.esc(band)}">{fmt.esc(band)}</span>'
 
 
 def _health_chart(rows: list[Row]):

@@ -148,10 +148,13 @@ def tile_groups(
         return '<p class="muted">No data yet.</p>'
     return "".join(
         f'<div class="tile-group" data-filter="series"{_data_keys(row, keys)}>'
-        f"<h3>{heading(row)}</h3>"
-        f'<div class="tiles">{"".join(_tile_html(tile) for tile in make_tiles(row))}</div></div>'
+        f"<h3>{heading(row)}</h3>{tiles(make_tiles(row))}</div>"
         for row in rows
     )
+
+
+def tiles(items: Sequence[Tile]) -> str:
+    return f'<div class="tiles">{"".join(_tile_html(tile) for tile in items)}</div>'
 
 
 def table(

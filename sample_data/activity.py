@@ -160,6 +160,11 @@ class Activity:
             start = after + rng.randint(2, 10) * 1800
         return start
 
+    def _working_time(self, plan: MatchPlan, day: int) -> int:
+        """Some second of the pair's working day: when people book meetings."""
+        local_second = self.rng.randrange(8 * HOUR, 18 * HOUR)
+        return day * DAY + local_second - plan.offset_minutes * 60
+
     def _meeting(self, state: MatchState, scheduled_at: int, start: int) -> int:
         """Emit one meeting's events; returns its (possibly moved) start."""
         plan, rng = state.plan, self.rng
@@ -240,7 +245,7 @@ class Activity:
         """The withdrawing side cancels the meeting that was already in the calendar."""
         plan = state.plan
         cancelled_at = max(scheduled_at + HOUR, plan.ended_day * DAY + 10 * HOUR)
-        if cancelled_at >= start:
+        if scheduled_at >= plan.ended_day * DAY or cancelled_at >= start:
             return
         state.meetings += 1
         meeting_id = f"mt-{plan.match_id}-{state.meetings}"
@@ -270,7 +275,8 @@ class Activity:
         if _is_holiday(desired // DAY) and rng.random() < 0.6:
             desired += rng.randint(5, 15) * DAY  # summer and year-end slow everyone down
         state.next_lead = 0 if rng.random() < 0.03 else rng.randint(1, 14)
-        state.next_at = max(scheduled_at + HOUR, desired - state.next_lead * DAY)
+        booking_day = (desired - state.next_lead * DAY) // DAY
+        state.next_at = max(scheduled_at + HOUR, self._working_time(plan, booking_day))
 
     def _meeting_event(
         self, state: MatchState, meeting_id: str, event_type: str, at: int, **fields: object
@@ -292,7 +298,7 @@ class Activity:
     def _after_meeting(self, state: MatchState, at: int) -> None:
         """Goals move after meetings: set after the first, then progress, reach, drop."""
         rng = self.rng
-        if state.goals_set == 0:
+        if state.held == 1 and state.goals_set == 0:
             if rng.random() < FIRST_GOALS_SHARE[state.plan.archetype]:
                 self._set_goals(state, at + rng.randint(1, 72) * HOUR, rng.randint(1, 3))
             return
@@ -308,7 +314,8 @@ class Activity:
                 goal.progress = min(95, goal.progress + rng.randint(5, 30))
                 value = goal.progress + 0.5 if rng.random() < 0.1 else goal.progress
                 self._goal_event(state, goal, "progress", at, progress_pct=value)
-        if not state.goals and state.goals_set < 6 and rng.random() < 0.3:
+        new_goal_share = 0.3 if state.goals_set else 0.05  # a next goal, or a late first one
+        if not state.goals and state.goals_set < 6 and rng.random() < new_goal_share:
             self._set_goals(state, at + HOUR, 1)
 
     def _set_goals(self, state: MatchState, at: int, count: int) -> None:

@@ -32,7 +32,7 @@ MONTH_DAYS = 30.4375
 class Profile:
     name: str
     matches: int  # first matches of mentees; rematches come on top
-    months: int  # calendar months of history, the as-of month included
+    months: int  # calendar months of history at least, the as-of month included
     description: str = ""
 
 
@@ -152,7 +152,10 @@ class World:
         self.seed = seed
         self.last_day = day_number(history_end)
         end_key = history_end.year * 12 + history_end.month - 1
-        self.months = [month_of(key) for key in range(end_key - profile.months + 1, end_key + 1)]
+        start_key = end_key - profile.months + 1
+        while not any(start_key % 12 + 1 in p.kickoff_months for p in PROGRAMS):
+            start_key -= 1  # begin with a kickoff, not with empty months
+        self.months = [month_of(key) for key in range(start_key, end_key + 1)]
         self.first_day = self.months[0].first_day
         self.cohorts = self._schedule_cohorts()
         self.mentee_count = sum(cohort.size for cohort in self.cohorts)

@@ -9,7 +9,12 @@ from assets.ingest.contract import SOURCES
 from assets.resources import WarehouseResource
 from assets.warehouse.checks import CHECKS, DataCheck, run_check
 from assets.warehouse.pseudonyms import sync_participant_keys
-from assets.warehouse.sql_runner import SqlTable, all_sql_tables, run_sql_table
+from assets.warehouse.sql_runner import (
+    SqlTable,
+    all_sql_tables,
+    run_sql_table,
+    tables_referenced,
+)
 
 # Downstream of ingest, everything refreshes by itself once its inputs changed and none is
 # still running: a burst of files coalesces into one rebuild.
@@ -87,6 +92,9 @@ def build_check(check: DataCheck) -> dg.AssetChecksDefinition:
         name=check.name,
         description=check.description,
         blocking=check.blocking,
+        additional_deps=[
+            table_key(name) for name in tables_referenced(check.sql) if name != check.table
+        ],
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.connect() as con:

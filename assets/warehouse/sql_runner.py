@@ -35,9 +35,11 @@ class SqlTable:
 
     def upstream(self) -> list[str]:
         """Tables this file reads (schema.table), found in its text; itself excluded."""
-        refs = {f"{schema}.{table}" for schema, table in _TABLE_REF.findall(self.sql)}
-        refs.discard(self.qualified_name)
-        return sorted(refs)
+        return [name for name in tables_referenced(self.sql) if name != self.qualified_name]
+
+
+def tables_referenced(sql: str) -> list[str]:
+    return sorted({f"{schema}.{table}" for schema, table in _TABLE_REF.findall(sql)})
 
 
 def sql_tables(layer: str) -> list[SqlTable]:

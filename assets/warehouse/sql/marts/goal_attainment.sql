@@ -15,7 +15,9 @@ WITH goal_counts AS (
             AS median_days_to_achieve,
         count(*) FILTER (WHERE is_smart) / count(*) AS smart_share
     FROM marts.goal_status
-    GROUP BY GROUPING SETS ((program, cohort, horizon), (program, cohort), (program, horizon), (program))
+    GROUP BY GROUPING SETS (
+        (program, cohort, horizon), (program, cohort), (program, horizon), (program)
+    )
 ),
 
 rated AS (
@@ -34,7 +36,8 @@ wilson AS (
     SELECT
         *,
         (attainment_rate + z * z / (2 * n_rated)) / (1 + z * z / n_rated) AS wilson_centre,
-        z * sqrt(attainment_rate * (1 - attainment_rate) / n_rated + z * z / (4 * n_rated * n_rated))
+        z
+        * sqrt(attainment_rate * (1 - attainment_rate) / n_rated + z * z / (4 * n_rated * n_rated))
         / (1 + z * z / n_rated) AS wilson_half_width
     FROM rated
 )

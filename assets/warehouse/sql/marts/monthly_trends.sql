@@ -69,7 +69,9 @@ matches_at_month_end AS (
         pm.month_end,
         k.target_per_month,
         k.ended_on IS NULL OR k.ended_on > pm.month_end AS is_active,
-        CASE WHEN k.ended_on <= pm.month_end THEN k.ended_on ELSE pm.month_end END AS month_window_end,
+        CASE
+            WHEN k.ended_on <= pm.month_end THEN k.ended_on ELSE pm.month_end
+        END AS month_window_end,
         k.matched_on
     FROM known_matches AS k
     JOIN program_months AS pm
@@ -128,10 +130,10 @@ meeting_figures AS (
     SELECT
         program,
         CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
-        last_day(meeting_date) AS month_end,
+        month_end,
         count(*) AS meetings_held
-    FROM held_meetings
-    GROUP BY GROUPING SETS ((program, cohort, last_day(meeting_date)), (program, last_day(meeting_date)))
+    FROM (SELECT program, cohort, last_day(meeting_date) AS month_end FROM held_meetings)
+    GROUP BY GROUPING SETS ((program, cohort, month_end), (program, month_end))
 ),
 
 goal_events AS (
@@ -159,18 +161,21 @@ response_figures AS (
     -- Kept responses (the latest per survey, respondent and match, as of D) by submitted month;
     -- satisfaction is shown only with at least k distinct respondents answering it.
     SELECT
-        mc.program,
-        CASE WHEN grouping(mc.cohort) = 1 THEN '(all)' ELSE mc.cohort END AS cohort,
-        last_day(r.submitted_on) AS month_end,
+        program,
+        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        month_end,
         count(*) AS responses,
-        avg(r.satisfaction) AS satisfaction_mean,
-        count(DISTINCT r.respondent_key) FILTER (WHERE r.satisfaction IS NOT NULL)
+        avg(satisfaction) AS satisfaction_mean,
+        count(DISTINCT respondent_key) FILTER (WHERE satisfaction IS NOT NULL)
             AS satisfaction_respondents
-    FROM core.survey_responses AS r
-    JOIN known_matches AS mc USING (match_id)
-    GROUP BY GROUPING SETS (
-        (mc.program, mc.cohort, last_day(r.submitted_on)), (mc.program, last_day(r.submitted_on))
+    FROM (
+        SELECT
+            k.program, k.cohort, last_day(r.submitted_on) AS month_end,
+            r.respondent_key, r.satisfaction
+        FROM core.survey_responses AS r
+        JOIN known_matches AS k USING (match_id)
     )
+    GROUP BY GROUPING SETS ((program, cohort, month_end), (program, month_end))
 )
 
 SELECT
