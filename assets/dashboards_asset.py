@@ -1,6 +1,5 @@
 """The dashboards asset: rebuilds the offline HTML pages after each publish."""
 
-
 import datetime as dt
 
 import dagster as dg
@@ -18,7 +17,6 @@ DASHBOARDS_KEY = dg.AssetKey(["dashboards", "pages"])
     group_name="publish",
     pool=WAREHOUSE_POOL,
     deps=[PUBLISHED_KEY],
-    automation_condition=dg.AutomationCondition.eager(),
     description="Program-health dashboards: offline HTML pages with one local plotly.js.",
     kinds={"plotly", "html"},
 )

@@ -43,7 +43,14 @@ def dictionary_markdown() -> str:
         "",
     ]
     for schema, table, comment in tables:
-        lines += [f"## `{schema}.{table}`", "", comment, "", "| column | type | meaning |", "|---|---|---|"]
+        lines += [
+            f"## `{schema}.{table}`",
+            "",
+            comment,
+            "",
+            "| column | type | meaning |",
+            "|---|---|---|",
+        ]
         for column, data_type, column_comment in con.execute(
             "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
             "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",

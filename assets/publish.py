@@ -6,7 +6,6 @@ undisturbed (the rename replaces the directory entry, not the open file) and nev
 half-built state; the next open sees the new one. The marts also go out as Parquet.
 """
 
-
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +106,6 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         group_name="publish",
         pool=WAREHOUSE_POOL,
         deps=upstream,
-        automation_condition=dg.AutomationCondition.eager(),
         description="warehouse/mentoring.duckdb for analysts (ingest, core, marts; no personal "
         "data), swapped in atomically, and the marts as Parquet.",
         kinds={"duckdb", "parquet"},

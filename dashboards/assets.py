@@ -31,8 +31,12 @@ section.card { min-width: 0; padding: 14px 16px; background: var(--card);
 section.wide { grid-column: 1 / -1; }
 section.card h2 { margin: 0; font-size: 16px; }
 .explain { margin: 2px 0 10px; font-size: 13px; color: var(--muted); }
-.note { margin: 8px 0 0; font-size: 12px; color: var(--muted); }
 .empty-note, .muted { color: var(--muted); font-style: italic; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 14px; margin: 0 0 4px; font-size: 12px; }
+.legend span { display: inline-flex; align-items: center; gap: 5px; }
+.swatch { display: inline-block; width: 11px; height: 11px; background: var(--c); }
+.swatch.dot { border-radius: 50%; }
+.swatch.tick { width: 3px; height: 14px; }
 .tile-group + .tile-group { margin-top: 14px; }
 .tile-group h3 { margin: 0 0 8px; font-size: 14px; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(175px, 1fr)); gap: 10px; }
@@ -40,6 +44,7 @@ section.card h2 { margin: 0; font-size: 16px; }
 .tile .label { font-size: 12px; font-weight: 600; color: var(--muted); text-transform: uppercase;
   letter-spacing: .03em; }
 .tile .value { margin: 2px 0; font-size: 26px; font-weight: 650; }
+.tile .value.long { font-size: 18px; }
 .tile .value.muted { font-size: 15px; font-weight: 500; }
 .tile .n { font-size: 12px; color: var(--muted); }
 .tile .about { margin-top: 4px; font-size: 12px; color: var(--muted); }
@@ -76,8 +81,8 @@ SCRIPT = """
 "use strict";
 window.MP = (function () {
   const charts = [];
-  const POINT_ARRAYS = ["x", "y", "text", "hovertext", "marker.color", "marker.line.color",
-    "error_x.array", "error_x.arrayminus"];
+  const POINT_ARRAYS = ["x", "y", "text", "customdata", "hovertext", "marker.color",
+    "marker.line.color", "error_x.array", "error_x.arrayminus"];
   const CONFIG = { displaylogo: false, responsive: true,
     modeBarButtonsToRemove: ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d",
       "autoScale2d", "resetScale2d"] };
@@ -108,19 +113,20 @@ window.MP = (function () {
     const last = keys.pop();
     keys.reduce((o, k) => o[k], obj)[last] = value;
   }
-  function filterTrace(trace, state) {
+  // rowKeys: the figure's per-row keys (layout.meta.keys) shared by its "rows" traces.
+  function filterTrace(trace, state, rowKeys) {
     const meta = trace.meta;
     const copy = JSON.parse(JSON.stringify(trace));
-    if (!meta) return copy;
-    if (meta.rule === "series") {
+    if (meta && meta.rule === "series") {
       copy.visible = matches(meta.keys, state, "series");
       return copy;
     }
-    const dims = Object.keys(meta.keys);
+    if (meta !== "rows") return copy;
+    const dims = Object.keys(rowKeys);
     const kept = [];
-    meta.keys[dims[0]].forEach((_, i) => {
+    rowKeys[dims[0]].forEach((_, i) => {
       const keys = {};
-      dims.forEach((d) => { keys[d] = meta.keys[d][i]; });
+      dims.forEach((d) => { keys[d] = rowKeys[d][i]; });
       if (matches(keys, state, "rows")) kept.push(i);
     });
     POINT_ARRAYS.forEach((path) => {
@@ -134,8 +140,9 @@ window.MP = (function () {
     return trace.y || [];
   }
   function render(chart, state) {
-    const data = chart.figure.data.map((t) => filterTrace(t, state));
     const layout = JSON.parse(JSON.stringify(chart.figure.layout));
+    const rowKeys = (layout.meta && layout.meta.keys) || {};
+    const data = chart.figure.data.map((t) => filterTrace(t, state, rowKeys));
     const points = data.flatMap(shownPoints);
     const sizing = layout.meta;
     if (sizing && sizing.rowPx) {

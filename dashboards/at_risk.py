@@ -16,7 +16,10 @@ COUNTS_SQL = per_group(
     ", ".join(
         [
             "count(*) FILTER (WHERE is_active) AS active",
-            *(f"count(*) FILTER (WHERE status = '{status}') AS {status}" for status in STATUS_NAMES),
+            *(
+                f"count(*) FILTER (WHERE status = '{status}') AS {status}"
+                for status in STATUS_NAMES
+            ),
         ]
     ),
     "marts.match_cadence",
@@ -82,7 +85,12 @@ def _tiles(row: Row) -> list[Tile]:
             "Not started, lapsed or at risk.",
         ),
         *(
-            Tile(name, fmt.count(row[status]), f"of n = {fmt.count(row['active'])} active pairs", about[status])
+            Tile(
+                name,
+                fmt.count(row[status]),
+                f"of n = {fmt.count(row['active'])} active pairs",
+                about[status],
+            )
             for status, name in STATUS_NAMES.items()
         ),
     ]
@@ -132,6 +140,8 @@ def _columns() -> list[Column]:
             lambda r: r["target_per_month"],
             numeric=True,
         ),
-        Column("Matched on", lambda r: fmt.date(r["matched_on"]), lambda r: fmt.date(r["matched_on"])),
+        Column(
+            "Matched on", lambda r: fmt.date(r["matched_on"]), lambda r: fmt.date(r["matched_on"])
+        ),
         Column("Match", lambda r: fmt.esc(r["match_id"]), lambda r: r["match_id"]),
     ]

@@ -44,7 +44,9 @@ def build_dashboards(
     written = [_write_plotly_js(out_dir)]
     pages = [(stem, module.TITLE, module.LEDE) for stem, module in PAGES.items()]
     bodies = {"index": (index.TITLE, index.LEDE, index.build(ctx, pages))}
-    bodies |= {stem: (module.TITLE, module.LEDE, module.build(ctx)) for stem, module in PAGES.items()}
+    bodies |= {
+        stem: (module.TITLE, module.LEDE, module.build(ctx)) for stem, module in PAGES.items()
+    }
     for stem, (title, lede, body) in bodies.items():
         text = render_page(slug=stem, title=title, lede=lede, nav=NAV, ctx=ctx, body=body)
         written.append(_write_atomic(out_dir / f"{stem}.html", text.encode("utf-8")))

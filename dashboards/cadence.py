@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dashboards import fmt
 from dashboards.figures import INK, PALETTE, Axis, Series, category_chart
-from dashboards.page import Body, Context, Tile, chart, group_filters, section, tile_groups, value_tile
+from dashboards.page import (
+    Body,
+    Context,
+    Tile,
+    chart,
+    group_filters,
+    section,
+    tile_groups,
+    value_tile,
+)
 from dashboards.sql import Row, fetch, per_group
 
 TITLE = "Cadence"
@@ -32,7 +41,10 @@ _MEASURES = ",\n".join(
     [
         "count(*) AS matches",
         "count(*) FILTER (WHERE is_active) AS active",
-        *(f"count(*) FILTER (WHERE status = '{s}') / count(*) AS {s}_share" for s, _, _ in STATUSES),
+        *(
+            f"count(*) FILTER (WHERE status = '{s}') / count(*) AS {s}_share"
+            for s, _, _ in STATUSES
+        ),
         *(f"count(*) FILTER (WHERE status = '{s}') AS {s}" for s, _, _ in STATUSES),
         *(
             f"count(*) FILTER (WHERE is_active AND {condition}) / "
@@ -82,7 +94,10 @@ def build(ctx: Context) -> Body:
                 "Pair status by cohort",
                 "On track: meeting at target pace. At risk: gap over twice the target interval. "
                 "Lapsed: no meeting for over 60 days. Not started: no meeting yet.",
-                chart("status-chart", _share_chart(rows, [(s, label, c) for s, label, c in STATUSES], "matches")),
+                chart(
+                    "status-chart",
+                    _share_chart(rows, [(s, label, c) for s, label, c in STATUSES], "matches"),
+                ),
             ),
             section(
                 "pace",
@@ -97,7 +112,9 @@ def build(ctx: Context) -> Body:
                 "Active pairs by time since their last held meeting, counted to the as-of date.",
                 chart(
                     "since-chart",
-                    _share_chart(rows, [(c, label, color) for c, label, color, _ in SINCE_BUCKETS], "active"),
+                    _share_chart(
+                        rows, [(c, label, color) for c, label, color, _ in SINCE_BUCKETS], "active"
+                    ),
                 ),
             ),
             section(
@@ -190,7 +207,7 @@ def _pace_chart(rows: list[Row]):
         ],
         Axis("meetings per month", fmt.decimal, ".1f"),
         detail=lambda row, _s: f"<br>n = {fmt.count(row['meetings_per_month_n'])} active pairs",
-        note=lambda row, s: "no pair active for 14+ days" if row[s.value] is None and s.kind == "bar" else None,
+        note=lambda _row, series: "no pair active 14+ days" if series.kind == "bar" else None,
     )
 
 
@@ -199,13 +216,18 @@ def _first_meeting_chart(rows: list[Row]):
         rows,
         [
             Series(
-                "Days to first meeting", "first_median", PALETTE[1], kind="dot",
-                low="first_q1", high="first_q3", interval_name="middle half",
+                "Days to first meeting",
+                "first_median",
+                PALETTE[1],
+                kind="dot",
+                low="first_q1",
+                high="first_q3",
+                interval_name="middle half",
             )
         ],  # fmt: skip
         Axis("days (median)", fmt.days, ",.0f"),
         detail=lambda row, _s: f"<br>n = {fmt.count(row['first_n'])} pairs that met",
-        note=lambda row, _s: "no meetings yet" if row["first_median"] is None else None,
+        note=lambda _row, _s: "no meetings yet",
     )
 
 

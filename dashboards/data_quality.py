@@ -121,14 +121,21 @@ def build(ctx: Context) -> Body:
                 "Last file per source",
                 f"The newest file ingested for each source; sources with nothing new for over "
                 f"{STALE_DAYS} days before the as-of date are highlighted.",
-                table(fetch(ctx.con, FRESHNESS_SQL, as_of=ctx.as_of), _freshness_columns(), keys=()),
+                table(
+                    fetch(ctx.con, FRESHNESS_SQL, as_of=ctx.as_of), _freshness_columns(), keys=()
+                ),
             ),
             section(
                 "quarantine-files",
                 "Where quarantined records are",
                 f"Per file and reason, largest first (up to {LIST_LIMIT}). The line number points "
                 "at the first such record in the file.",
-                table(fetch(ctx.con, QUARANTINE_FILES_SQL), _quarantine_columns(), keys=(), sortable=True),
+                table(
+                    fetch(ctx.con, QUARANTINE_FILES_SQL),
+                    _quarantine_columns(),
+                    keys=(),
+                    sortable=True,
+                ),
                 wide=True,
             ),
             section(

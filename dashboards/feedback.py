@@ -22,7 +22,16 @@ from dashboards.page import (
     tile_groups,
     value_tile,
 )
-from dashboards.sql import GROUP_ORDER, WAVE_ORDER, Row, fetch, pivot
+from dashboards.sql import (
+    GROUP_ORDER,
+    MAX_WAVES,
+    RECENT_WAVE,
+    SURVEY_GROUPS,
+    WAVE_ORDER,
+    Row,
+    fetch,
+    pivot,
+)
 from dashboards.trends import trend_rows, trend_section
 
 TITLE = "Feedback"
@@ -40,39 +49,69 @@ ITEMS = {
     "satisfaction": "Satisfaction",
 }
 
-_WAVES = """
-    SELECT program, cohort, survey_id FROM marts.feedback_scores
-    UNION SELECT program, cohort, survey_id FROM marts.nps
-    UNION SELECT program, cohort, survey_id FROM marts.survey_response_rates"""
+_WAVES = f"SELECT * FROM ({SURVEY_GROUPS}) WHERE {RECENT_WAVE}"
 
+# The waves offered, newest first, with their programs and program-wide responses.
 SURVEYS_SQL = f"""
-SELECT survey_id, list(DISTINCT program ORDER BY program) AS programs
-FROM ({_WAVES}) GROUP BY survey_id ORDER BY {WAVE_ORDER}
+SELECT survey_id, list(DISTINCT program ORDER BY program) AS programs,
+    coalesce(sum(responses), 0) AS responses
+FROM ({_WAVES})
+LEFT JOIN (SELECT program, cohort, survey_id, responses FROM marts.survey_response_rates
+           WHERE role = '(all)' AND cohort = '(all)') USING (program, cohort, survey_id)
+GROUP BY survey_id ORDER BY {WAVE_ORDER}
 """
 
+_SATISFACTION_BY_ROLE = pivot(
+    {
+        "sat": "mean",
+        "sat_low": "ci_low",
+        "sat_high": "ci_high",
+        "sat_top2": "top2_share",
+        "sat_n": "n_respondents",
+        "sat_suppressed": "suppressed",
+    },
+    "role",
+    ROLES,
+)
+_NPS_BY_ROLE = pivot(
+    {
+        "nps": "nps",
+        "nps_low": "nps_ci_low",
+        "nps_high": "nps_ci_high",
+        "nps_n": "n_respondents",
+        "nps_suppressed": "suppressed",
+    },
+    "role",
+    ROLES,
+)
+_RATES_BY_ROLE = pivot(
+    {"rate": "response_rate", "invitations": "invitations", "responses": "responses"},
+    "role",
+    ROLES,
+)
+_SCORES_BY_ITEM = pivot(
+    {
+        "mean": "mean",
+        "low": "ci_low",
+        "high": "ci_high",
+        "top2": "top2_share",
+        "n": "n_respondents",
+        "suppressed": "suppressed",
+    },
+    "item",
+    {item: item for item in ITEMS},
+)
+
+# One row per (program, cohort, wave) with satisfaction, NPS and response rate by role.
 BY_ROLE_SQL = f"""
 WITH waves AS ({_WAVES}),
 satisfaction AS (
-    SELECT program, cohort, survey_id, {pivot(
-        {"sat": "mean", "sat_low": "ci_low", "sat_high": "ci_high", "sat_top2": "top2_share",
-         "sat_n": "n_respondents", "sat_suppressed": "suppressed"},
-        "role", ROLES,
-    )}
+    SELECT program, cohort, survey_id, {_SATISFACTION_BY_ROLE}
     FROM marts.feedback_scores WHERE item = 'satisfaction' GROUP BY ALL
 ),
-nps AS (
-    SELECT program, cohort, survey_id, {pivot(
-        {"nps": "nps", "nps_low": "nps_ci_low", "nps_high": "nps_ci_high",
-         "nps_n": "n_respondents", "nps_suppressed": "suppressed"},
-        "role", ROLES,
-    )}
-    FROM marts.nps GROUP BY ALL
-),
+nps AS (SELECT program, cohort, survey_id, {_NPS_BY_ROLE} FROM marts.nps GROUP BY ALL),
 rates AS (
-    SELECT program, cohort, survey_id, {pivot(
-        {"rate": "response_rate", "invitations": "invitations", "responses": "responses"},
-        "role", ROLES,
-    )}
+    SELECT program, cohort, survey_id, {_RATES_BY_ROLE}
     FROM marts.survey_response_rates GROUP BY ALL
 )
 SELECT * FROM waves
@@ -82,14 +121,12 @@ LEFT JOIN rates USING (program, cohort, survey_id)
 ORDER BY {GROUP_ORDER}, survey_id
 """
 
+# One row per (program, cohort, wave, role) with every item's score.
 ITEMS_SQL = f"""
 SELECT * FROM (
-    SELECT program, cohort, survey_id, role, {pivot(
-        {"mean": "mean", "low": "ci_low", "high": "ci_high", "top2": "top2_share",
-         "n": "n_respondents", "suppressed": "suppressed"},
-        "item", {item: item for item in ITEMS},
-    )}
+    SELECT program, cohort, survey_id, role, {_SCORES_BY_ITEM}
     FROM marts.feedback_scores
+    WHERE {RECENT_WAVE}
     GROUP BY ALL
 )
 ORDER BY {GROUP_ORDER}, survey_id, role <> '(all)', role
@@ -107,15 +144,17 @@ def build(ctx: Context) -> Body:
             section(
                 "kpis",
                 "Key figures",
-                "For the survey wave picked above; “All cohorts” shows the program as a whole.",
+                f"For the survey wave picked above: the {MAX_WAVES} newest are listed and the "
+                "most answered is shown first; older ones are in the warehouse. “All cohorts” "
+                "shows the program as a whole.",
                 tile_groups(rows, lambda row: _tiles(row, k), keys=KEYS, heading=_heading),
                 wide=True,
             ),
             section(
                 "items",
                 "Scores by question",
-                "Mean answer (1–5) with its 95% interval, and the share answering 4 or 5 "
-                f"(top-2-box). Groups with fewer than {k} respondents are suppressed.",
+                "Mean answer (1–5) in bold; below it the 95% interval, the share answering 4 or 5 "
+                f"(top-2-box) and n. Groups with fewer than {k} respondents are suppressed.",
                 table(items, _item_columns(k), keys=KEYS, empty="No survey answers yet."),
                 wide=True,
             ),
@@ -123,14 +162,22 @@ def build(ctx: Context) -> Body:
                 "satisfaction",
                 "Overall satisfaction by cohort and role",
                 "Mean overall satisfaction (1–5); the whisker is the 95% interval.",
-                chart("satisfaction-chart", _role_chart(rows, "sat", Axis("satisfaction (1–5)", fmt.decimal, ".1f", (1, 5)), k)),
+                chart(
+                    "satisfaction-chart",
+                    _role_chart(
+                        rows, "sat", Axis("satisfaction (1–5)", fmt.decimal, ".1f", (1, 5)), k
+                    ),
+                ),
             ),
             section(
                 "nps",
                 "Net Promoter Score by cohort and role",
                 "% promoters (9–10) minus % detractors (0–6), from −100 to +100; the whisker is "
                 "the 95% interval.",
-                chart("nps-chart", _role_chart(rows, "nps", Axis("NPS", fmt.signed, "+.0f", (-100, 100)), k)),
+                chart(
+                    "nps-chart",
+                    _role_chart(rows, "nps", Axis("NPS", fmt.signed, "+.0f", (-100, 100)), k),
+                ),
             ),
             section(
                 "response",
@@ -151,11 +198,11 @@ def build(ctx: Context) -> Body:
 
 
 def _survey_filter(ctx: Context) -> Filter:
-    options = [
-        Option(survey_id, fmt.esc(survey_id), tuple(programs))
-        for survey_id, programs in ctx.con.execute(SURVEYS_SQL).fetchall()
-    ]
-    return Filter("survey_id", "Survey wave", options)
+    """The recent waves, newest first; the most answered one is picked at first."""
+    waves = fetch(ctx.con, SURVEYS_SQL)
+    options = [Option(w["survey_id"], fmt.esc(w["survey_id"]), tuple(w["programs"])) for w in waves]
+    busiest = max(waves, key=lambda w: w["responses"], default=None)
+    return Filter("survey_id", "Survey wave", options, default=busiest and busiest["survey_id"])
 
 
 def _heading(row: Row) -> str:
@@ -169,9 +216,8 @@ def _tiles(row: Row, k: int) -> list[Tile]:
             row["both_sat"],
             lambda mean: f"{mean:.1f} / 5",
             f"n = {fmt.count(row['both_sat_n'])} respondents",
-            "Mean overall satisfaction (1–5); 95% interval "
-            + (fmt.interval(row["both_sat_low"], row["both_sat_high"], fmt.decimal) or "—")
-            + ".",
+            "Mean overall satisfaction (1–5)."
+            + fmt.interval_sentence(row["both_sat_low"], row["both_sat_high"], fmt.decimal),
             missing=fmt.missing_survey_figure(row["both_sat_suppressed"], k),
         ),
         value_tile(
@@ -187,9 +233,8 @@ def _tiles(row: Row, k: int) -> list[Tile]:
             row["both_nps"],
             fmt.signed,
             f"n = {fmt.count(row['both_nps_n'])} respondents",
-            "% promoters minus % detractors; 95% interval "
-            + (fmt.interval(row["both_nps_low"], row["both_nps_high"], fmt.signed) or "—")
-            + ".",
+            "% promoters (9–10) minus % detractors (0–6)."
+            + fmt.interval_sentence(row["both_nps_low"], row["both_nps_high"], fmt.signed),
             missing=fmt.missing_survey_figure(row["both_nps_suppressed"], k),
         ),
         value_tile(
@@ -207,14 +252,19 @@ def _role_chart(rows: list[Row], measure: str, axis: Axis, k: int):
     """Dots with 95% intervals per cohort, one series per role; suppressed ones say so."""
 
     def note(row: Row, series: Series) -> str | None:
-        suppressed = row[f"{series.value}_suppressed"]
-        return f"{series.name}: {fmt.fewer_than(k)}" if row[series.value] is None and suppressed else None
+        return fmt.fewer_than(k) if row[f"{series.value}_suppressed"] else None
 
     return category_chart(
         rows,
         [
-            Series(ROLE_NAMES[role], f"{role}_{measure}", color, kind="dot",
-                   low=f"{role}_{measure}_low", high=f"{role}_{measure}_high")
+            Series(
+                ROLE_NAMES[role],
+                f"{role}_{measure}",
+                color,
+                kind="dot",
+                low=f"{role}_{measure}_low",
+                high=f"{role}_{measure}_high",
+            )
             for role, color in zip(ROLES.values(), PALETTE, strict=False)
         ],  # fmt: skip
         axis,
@@ -248,21 +298,25 @@ def _item_columns(k: int) -> list[Column]:
         Column("Cohort", lambda r: fmt.cohort_name(r["cohort"])),
         Column("Role", lambda r: role_names.get(r["role"], fmt.esc(r["role"]))),
         *(
-            Column(name, lambda r, item=item: _item_cell(r, item, k), about=f"Answers to “{name}” (1–5)")
+            Column(
+                name,
+                lambda r, item=item: _item_cell(r, item, k),
+                about=f"Answers to “{name}” (1–5)",
+            )
             for item, name in ITEMS.items()
         ),
     ]
 
 
 def _item_cell(row: Row, item: str, k: int) -> str:
-    n = f"<small>n = {fmt.count(row[f'{item}_n'])}</small>"
+    n = f"n = {fmt.count(row[f'{item}_n'])}"
     if row[f"{item}_suppressed"]:
-        return f'<span class="muted">{fmt.fewer_than(k)}</span>{n}'
+        return f'<span class="muted">{fmt.fewer_than(k)}</span><small>{n}</small>'
     mean = row[f"{item}_mean"]
     if mean is None:
         return fmt.MISSING
     interval = fmt.interval(row[f"{item}_low"], row[f"{item}_high"], fmt.decimal)
+    top2 = f"4–5: {fmt.pct(row[f'{item}_top2'])}"
     return (
-        f"<strong>{fmt.decimal(mean)}</strong>"
-        f"<small>{'95% ' + interval + ' · ' if interval else ''}4–5: {fmt.pct(row[f'{item}_top2'])}</small>{n}"
+        f"<b>{fmt.decimal(mean)}</b><small>{' · '.join(filter(None, [interval, top2, n]))}</small>"
     )

@@ -1,11 +1,13 @@
 """Plotly figures built from aggregated rows, one function per chart shape.
 
-Labels and hover texts come from `dashboards.fmt` and are escaped already. Hover text is built
-here rather than with Plotly templates, so a data string can never act as a template either.
+Labels and hover texts come from `dashboards.fmt` and are escaped already. Hover templates hold
+only our own words; data reaches them as %{y} / %{customdata} values, which Plotly does not
+parse as templates again, so a data string never acts as a template either.
 
-Each trace carries `meta` telling the page's filter script which program/cohort it shows:
-- rule "rows": one key per point (a chart comparing groups); the filter drops points.
-- rule "series": one key for the whole trace (a trend line, a funnel); the filter hides it.
+Traces tell the page's filter script which program/cohort they show:
+- meta "rows": a chart comparing groups; the figure's layout.meta.keys holds one key per row,
+  shared by its traces, and the filter drops the points of other groups.
+- meta {"rule": "series", "keys": ...}: a trend line of one group; the filter hides it.
 """
 
 from __future__ import annotations
@@ -72,36 +74,45 @@ def category_chart(
 ) -> go.Figure | None:
     """Horizontal chart with one category per row (e.g. per cohort) and one trace per series.
 
-    `detail` adds hover lines (such as n); `note` gives the words shown where a value is missing
-    (e.g. "fewer than 5 responses"), so a suppressed figure is never just a blank.
+    `detail` adds hover lines (such as n); `note` gives the reason a value is missing (e.g.
+    "fewer than 5 responses"), written under the category's label, so a suppressed figure is
+    never just a blank and the words never cover a bar.
     """
     if not rows:
         return None
-    labels = [label(row) for row in rows]
-    meta = _point_meta(rows, keys)
+    labels = [label(row) + _notes(row, series, note) for row in rows]
     fig = go.Figure()
     for one in series:
-        fig.add_trace(_category_trace(rows, labels, one, axis, detail, values_on_bars, meta))
-    notes = ["; ".join(filter(None, (note(row, one) for one in series))) for row in rows]
-    if any(notes):
-        fig.add_trace(_note_trace(labels, notes, axis, meta))
-    for value, text in marks:
+        fig.add_trace(_category_trace(rows, labels, one, axis, detail, values_on_bars, bool(keys)))
+    for index, (value, text) in enumerate(marks):
         fig.add_vline(x=value, line={"color": MUTED, "dash": "dot", "width": 1})
         fig.add_annotation(
-            x=value, y=1, yref="paper", yanchor="bottom", text=text, showarrow=False,
-            font={"size": 11, "color": MUTED},
+            x=value, y=1, yref="paper", yanchor="bottom", yshift=14 * index, text=text,
+            showarrow=False, font={"size": 11, "color": MUTED},
         )  # fmt: skip
     grouped = sum(one.kind != "tick" for one in series) if barmode == "group" else 1
-    row_px = max(26, 14 * grouped + 8)
+    lines = max(label.count("<br>") + 1 for label in labels)
+    row_px = max(14 * grouped + 8, 14 * lines + 16)
     fig.update_layout(
-        _layout(height=90 + row_px * len(set(labels)), legend=len(series) > 1),
+        # The legend is drawn in HTML above the chart (see page.chart): Plotly's wraps one item
+        # per line once long cohort labels narrow the plot.
+        _layout(height=90 + row_px * len(set(labels)), legend=False, top=14 * len(marks)),
         barmode=barmode,
         scattermode="group" if sum(one.kind == "dot" for one in series) > 1 else "overlay",
         bargap=0.25,
         xaxis=_value_axis(axis),
         yaxis={"type": "category", "autorange": "reversed", "automargin": True,
                "fixedrange": True, "ticks": "", "showgrid": False},
-        meta={"rowPx": row_px, "basePx": 90},
+        meta={
+            "rowPx": row_px,
+            "basePx": 90,
+            "keys": {key: [row[key] for row in rows] for key in keys},
+            "legend": [
+                [one.name, one.color if isinstance(one.color, str) else MUTED, one.kind]
+                for one in series
+                if len(series) > 1
+            ],
+        },
     )  # fmt: skip
     return fig
 
@@ -120,7 +131,7 @@ def trend_chart(rows: Sequence[Row], series: Sequence[Series], axis: Axis) -> go
             name = label if len(series) == 1 else f"{label} — {one.name}"
             fig.add_trace(
                 go.Scatter(
-                    x=[row["month_end"] for row in group_rows],
+                    x=[row["month_end"].replace(day=1) for row in group_rows],  # under its tick
                     y=[row[one.value] for row in group_rows],
                     name=name,
                     mode="lines+markers",
@@ -136,41 +147,15 @@ def trend_chart(rows: Sequence[Row], series: Sequence[Series], axis: Axis) -> go
             )
     fig.update_layout(
         _layout(height=300, legend=True),
-        xaxis={"type": "date", "tickformat": "%b %Y", "fixedrange": True, "gridcolor": GRID},
-        yaxis={**_value_axis(axis), "rangemode": "tozero"},
-    )
-    return fig
-
-
-def funnel_chart(rows: Sequence[Row], stages: Sequence[tuple[str, str]]) -> go.Figure | None:
-    """One funnel per (program, cohort): `stages` are (label, column) from widest to narrowest."""
-    if not rows:
-        return None
-    fig = go.Figure()
-    for index, row in enumerate(rows):
-        label = group_label(row)
-        counts = [row[column] or 0 for _, column in stages]
-        first = counts[0] or 1
-        fig.add_trace(
-            go.Funnel(
-                name=label,
-                y=[stage for stage, _ in stages],
-                x=counts,
-                textinfo="value+percent initial",
-                marker={"color": PALETTE[index % len(PALETTE)]},
-                hovertext=[
-                    f"<b>{label}</b><br>{stage}: {value:,} ({value / first:.0%} of goals set)"
-                    for (stage, _), value in zip(stages, counts, strict=True)
-                ],
-                hoverinfo="text",
-                meta={"rule": "series", "keys": {"program": row["program"], "cohort": row["cohort"]}},
-            )
-        )
-    fig.update_layout(
-        _layout(height=300, legend=True),
-        funnelmode="group",
-        yaxis={"fixedrange": True, "automargin": True},
-        xaxis={"fixedrange": True},
+        xaxis={
+            "type": "date",
+            "tickformat": "%b %Y",
+            "nticks": 7,
+            "automargin": True,
+            "fixedrange": True,
+            "gridcolor": GRID,
+        },
+        yaxis=_value_axis(axis),
     )
     return fig
 
@@ -182,21 +167,19 @@ def _category_trace(
     axis: Axis,
     detail: Callable[[Row, Series], str],
     values_on_bars: bool,
-    meta: dict[str, Any],
+    filtered: bool,
 ) -> go.Bar | go.Scatter:
     values = [row[series.value] for row in rows]
-    colors = [series.color(row) if callable(series.color) else series.color for row in rows]
+    colors = [series.color(row) for row in rows] if callable(series.color) else series.color
     common = {
         "name": series.name,
         "x": values,
         "y": labels,
         "orientation": "h",
-        "hovertext": [
-            _hover(label, row, series, axis, detail)
-            for label, row in zip(labels, rows, strict=True)
-        ],
-        "hoverinfo": "text",
-        "meta": meta,
+        # The template holds only our own text; data reaches it through %{y} and %{customdata}.
+        "customdata": [_hover(row, series, axis, detail) for row in rows],
+        "hovertemplate": f"<b>%{{y}}</b><br>{series.name}: %{{customdata}}<extra></extra>",
+        "meta": "rows" if filtered else None,
     }
     if series.kind == "bar":
         texts = [axis.fmt(value) if value is not None else "" for value in values]
@@ -234,36 +217,32 @@ def _error_bars(rows: Sequence[Row], series: Series) -> dict[str, Any] | None:
     }
 
 
-def _hover(label: str, row: Row, series: Series, axis: Axis, detail: Callable) -> str:
+def _hover(row: Row, series: Series, axis: Axis, detail: Callable) -> str:
     value = row[series.value]
     if value is None:
         return ""
-    text = f"<b>{label}</b><br>{series.name}: {axis.fmt(value)}"
+    text = axis.fmt(value)
     if series.low is not None and row[series.low] is not None:
-        text += f" ({series.interval_name} {axis.fmt(row[series.low])}–{axis.fmt(row[series.high])})"
+        text += (
+            f" ({series.interval_name} {axis.fmt(row[series.low])} to {axis.fmt(row[series.high])})"
+        )
     return text + detail(row, series)
 
 
-def _note_trace(labels: list[str], notes: list[str], axis: Axis, meta: dict) -> go.Scatter:
-    """Words drawn at the start of a category whose value is missing (e.g. suppressed)."""
-    start = axis.range[0] if axis.range else 0
-    return go.Scatter(
-        x=[start] * len(labels),
-        y=labels,
-        text=notes,
-        mode="text",
-        textposition="middle right",
-        textfont={"color": MUTED, "size": 12},
-        hoverinfo="skip",
-        showlegend=False,
-        meta=meta,
+def _notes(row: Row, series: Sequence[Series], note: Callable[[Row, Series], str | None]) -> str:
+    """A second, grey label line naming missing values and why, e.g. 'Mentors: fewer than 5…'."""
+    reasons: dict[str, list[str]] = {}
+    for one in series:
+        reason = note(row, one) if row[one.value] is None else None
+        if reason:
+            reasons.setdefault(reason, []).append(one.name)
+    lines = [
+        reason if len(series) == 1 else f"{', '.join(names)}: {reason}"
+        for reason, names in reasons.items()
+    ]
+    return "".join(
+        f'<br><span style="font-size:11px;color:{MUTED}">{line}</span>' for line in lines
     )
-
-
-def _point_meta(rows: Sequence[Row], keys: Sequence[str]) -> dict[str, Any] | None:
-    if not keys:
-        return None
-    return {"rule": "rows", "keys": {key: [row[key] for row in rows] for key in keys}}
 
 
 def _value_axis(axis: Axis) -> dict[str, Any]:
@@ -271,6 +250,7 @@ def _value_axis(axis: Axis) -> dict[str, Any]:
         "title": {"text": axis.title, "font": {"size": 12, "color": MUTED}},
         "tickformat": axis.tickformat,
         "range": list(axis.range) if axis.range else None,
+        "rangemode": "tozero",
         "gridcolor": GRID,
         "zeroline": False,
         "fixedrange": True,
@@ -278,16 +258,20 @@ def _value_axis(axis: Axis) -> dict[str, Any]:
     }
 
 
-def _layout(*, height: int, legend: bool) -> dict[str, Any]:
+def _layout(*, height: int, legend: bool, top: int = 0) -> dict[str, Any]:
     return {
         "template": "none",
         "height": height,
-        "margin": {"l": 8, "r": 48, "t": 36 if legend else 20, "b": 8},
+        "margin": {"l": 8, "r": 48, "t": (36 if legend else 20) + top, "b": 8},
         "font": {"family": FONT, "size": 12, "color": INK},
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
         "showlegend": legend,
         "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-        "hoverlabel": {"bgcolor": "white", "bordercolor": GRID, "font": {"family": FONT, "color": INK}},
+        "hoverlabel": {
+            "bgcolor": "white",
+            "bordercolor": GRID,
+            "font": {"family": FONT, "color": INK},
+        },
         "hovermode": "closest",
     }

@@ -46,8 +46,14 @@ def days(value: float | None) -> str:
 
 
 def interval(low: float | None, high: float | None, form: Any) -> str:
-    """'low–high' with the value formatter `form`, or '' when the interval is unknown."""
-    return "" if low is None or high is None else f"{form(low)}–{form(high)}"
+    """'low to high' with the value formatter `form`, or '' when the interval is unknown."""
+    return "" if low is None or high is None else f"{form(low)} to {form(high)}"
+
+
+def interval_sentence(low: float | None, high: float | None, form: Any) -> str:
+    """' 95% interval: low to high.' for a tile's explanation, or '' when there is none."""
+    text = interval(low, high, form)
+    return f" 95% interval: {text}." if text else ""
 
 
 def date(value: dt.date | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dashboards import fmt
-from dashboards.figures import PALETTE, Axis, Series, category_chart, funnel_chart
+from dashboards.figures import PALETTE, Axis, Series, category_chart
 from dashboards.page import (
     Body,
     Column,
@@ -25,38 +25,43 @@ LEDE = "Are pairs setting good goals and reaching them?"
 HORIZONS = {"short_term": "short", "long_term": "long", "all": "all"}
 OVERDUE_LIMIT = 200
 
-GOALS_SQL = f"""
-WITH attainment AS (
-    SELECT program, cohort,
-        {pivot(
-            {
-                "rate": "attainment_rate",
-                "low": "attainment_ci_low",
-                "high": "attainment_ci_high",
-                "n": "goals_achieved + goals_abandoned + goals_overdue",
-                "set": "goals_set",
-                "achieved": "goals_achieved",
-                "abandoned": "goals_abandoned",
-                "open": "goals_open",
-                "overdue": "goals_overdue",
-                "median_days": "median_days_to_achieve",
-                "smart_share": "smart_share",
-            },
-            "horizon",
-            HORIZONS,
-        )}
-    FROM marts.goal_attainment
-    GROUP BY program, cohort
-),
-funnel AS ({per_group(
+_ATTAINMENT_BY_HORIZON = pivot(
+    {
+        "rate": "attainment_rate",
+        "low": "attainment_ci_low",
+        "high": "attainment_ci_high",
+        "n": "goals_achieved + goals_abandoned + goals_overdue",
+        "set": "goals_set",
+        "achieved": "goals_achieved",
+        "abandoned": "goals_abandoned",
+        "open": "goals_open",
+        "overdue": "goals_overdue",
+        "median_days": "median_days_to_achieve",
+        "smart_share": "smart_share",
+    },
+    "horizon",
+    HORIZONS,
+)
+_FUNNEL = per_group(
     "count(*) AS funnel_set, "
     "count(*) FILTER (WHERE progress_pct > 0 OR status = 'achieved') AS funnel_progressed, "
     "count(*) FILTER (WHERE status = 'achieved') AS funnel_achieved",
     "marts.goal_status",
-)}),
-coverage AS ({per_group(
+)
+# The pairs goal coverage is computed over: matched at least 30 days before D.
+_COVERAGE_BASE = per_group(
     "count(*) AS coverage_n", "marts.match_cadence", "matched_on <= CAST($as_of AS DATE) - 30"
-)})
+)
+
+# One row per (program, cohort) with goals: per-horizon figures (short_, long_, all_ columns).
+GOALS_SQL = f"""
+WITH attainment AS (
+    SELECT program, cohort, {_ATTAINMENT_BY_HORIZON}
+    FROM marts.goal_attainment
+    GROUP BY program, cohort
+),
+funnel AS ({_FUNNEL}),
+coverage AS ({_COVERAGE_BASE})
 SELECT *,
     (all_open - all_overdue) / nullif(all_set, 0) AS open_on_time_share,
     all_overdue / nullif(all_set, 0) AS overdue_share,
@@ -112,19 +117,9 @@ def build(ctx: Context) -> Body:
             section(
                 "funnel",
                 "Goal funnel",
-                "Goals set → goals with progress logged → goals achieved. One funnel per "
-                "program (all cohorts) unless you pick a cohort.",
-                chart(
-                    "funnel-chart",
-                    funnel_chart(
-                        [row for row in rows if row["funnel_set"]],
-                        [
-                            ("Set", "funnel_set"),
-                            ("Progress logged", "funnel_progressed"),
-                            ("Achieved", "funnel_achieved"),
-                        ],
-                    ),
-                ),
+                "How far goals get: set → progress logged → achieved. The hover shows each "
+                "step as a share of goals set.",
+                chart("funnel-chart", _funnel_chart(rows)),
             ),
             section(
                 "status",
@@ -182,7 +177,8 @@ def _tiles(row: Row) -> list[Tile]:
             row["all_rate"],
             fmt.pct,
             f"n = {fmt.count(row['all_n'])} goals achieved, abandoned or overdue",
-            "95% interval " + (fmt.interval(row["all_low"], row["all_high"], fmt.pct) or "—") + ".",
+            "Achieved ÷ (achieved + abandoned + overdue)."
+            + fmt.interval_sentence(row["all_low"], row["all_high"], fmt.pct),
             missing="no goals resolved yet",
         ),
         Tile(
@@ -222,14 +218,39 @@ def _attainment_chart(rows: list[Row]):
     return category_chart(
         rows,
         [
-            Series(names[prefix], f"{prefix}_rate", color, kind="dot", low=f"{prefix}_low", high=f"{prefix}_high")
+            Series(
+                names[prefix],
+                f"{prefix}_rate",
+                color,
+                kind="dot",
+                low=f"{prefix}_low",
+                high=f"{prefix}_high",
+            )
             for prefix, color in zip(HORIZONS.values(), PALETTE, strict=False)
         ],
         RATE_AXIS,
         detail=lambda row, series: (
             f"<br>n = {fmt.count(row[series.value.replace('_rate', '_n')])} goals resolved"
         ),
-        note=lambda row, _s: "no goals resolved yet" if row["all_rate"] is None else None,
+        note=lambda _row, _s: "no goals resolved yet",
+    )
+
+
+def _funnel_chart(rows: list[Row]):
+    return category_chart(
+        rows,
+        [
+            Series("Set", "funnel_set", PALETTE[0]),
+            Series("Progress logged", "funnel_progressed", PALETTE[7]),
+            Series("Achieved", "funnel_achieved", "#16a34a"),
+        ],
+        Axis("goals", fmt.count, ",.0f"),
+        detail=lambda row, series: (
+            f"<br>{fmt.pct(row[series.value] / row['funnel_set'])} of goals set"
+            if row["funnel_set"]
+            else ""
+        ),
+        values_on_bars=True,
     )
 
 
@@ -256,7 +277,7 @@ def _time_chart(rows: list[Row]):
         [Series("Median days to achieve", "all_median_days", PALETTE[1])],
         Axis("days (median)", fmt.days, ",.0f"),
         detail=lambda row, _s: f"<br>n = {fmt.count(row['all_achieved'])} achieved goals",
-        note=lambda row, _s: "none achieved yet" if row["all_median_days"] is None else None,
+        note=lambda _row, _s: "none achieved yet",
         values_on_bars=True,
     )
 
@@ -284,8 +305,14 @@ def _overdue_columns() -> list[Column]:
         Column("Cohort", lambda r: fmt.esc(r["cohort"]), lambda r: r["cohort"]),
         Column("Match", lambda r: fmt.esc(r["match_id"]), lambda r: r["match_id"]),
         Column("Goal", lambda r: fmt.esc(r["title"]), lambda r: r["title"]),
-        Column("Horizon", lambda r: fmt.esc(r["horizon"]).replace("_", " "), lambda r: r["horizon"]),
-        Column("Target date", lambda r: fmt.date(r["target_date"]), lambda r: fmt.date(r["target_date"])),
+        Column(
+            "Horizon", lambda r: fmt.esc(r["horizon"]).replace("_", " "), lambda r: r["horizon"]
+        ),
+        Column(
+            "Target date",
+            lambda r: fmt.date(r["target_date"]),
+            lambda r: fmt.date(r["target_date"]),
+        ),
         Column(
             "Days overdue",
             lambda r: fmt.count(r["days_overdue"]),

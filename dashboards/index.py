@@ -37,8 +37,13 @@ def build(ctx: Context, pages: Sequence[tuple[str, str, str]]) -> Body:
                 table(fetch(ctx.con, SUMMARY_SQL), _columns(), keys=(), empty="No programs yet."),
                 wide=True,
             ),
-            section("pages", "Dashboards", "Each page explains its figures in a line.",
-                    f'<nav class="links">{links}</nav>', wide=True),  # fmt: skip
+            section(
+                "pages",
+                "Dashboards",
+                "Each page explains its figures in a line.",
+                f'<nav class="links">{links}</nav>',
+                wide=True,
+            ),  # fmt: skip
         ]
     )
 

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from dashboards import fmt
 from dashboards.figures import PALETTE, Axis, Series, category_chart
-from dashboards.page import Body, Context, Tile, chart, group_filters, section, tile_groups, value_tile
-from dashboards.sql import GROUP_ORDER, Row, fetch, latest_wave, per_group
+from dashboards.page import (
+    Body,
+    Context,
+    Tile,
+    chart,
+    group_filters,
+    section,
+    tile_groups,
+    value_tile,
+)
+from dashboards.sql import GROUP_ORDER, MAX_WAVES, RECENT_WAVE, WAVE_ORDER, Row, fetch, per_group
 from dashboards.trends import trend_rows, trend_section
 
 TITLE = "Overview"
@@ -13,34 +22,36 @@ LEDE = "How each program and cohort is doing: health score, its parts, key figur
 
 BAND_COLORS = {"green": "#16a34a", "amber": "#f59e0b", "red": "#dc2626"}
 
-HEALTH_SQL = f"""
-WITH cadence AS ({per_group(
+_CADENCE = per_group(
     "count(*) AS matches_total, "
     "count(*) FILTER (WHERE is_active AND status <> 'too_early') AS on_track_n",
     "marts.match_cadence",
-)}),
+)
+HEALTH_SQL = f"""
+WITH cadence AS ({_CADENCE}),
 goals AS (
     SELECT program, cohort, attainment_ci_low, attainment_ci_high,
-           goals_achieved + goals_abandoned + goals_overdue AS attainment_n
+        goals_achieved + goals_abandoned + goals_overdue AS attainment_n
     FROM marts.goal_attainment WHERE horizon = 'all'
 ),
-satisfaction AS ({latest_wave(
-    "program, cohort, survey_id AS satisfaction_survey, mean AS satisfaction_wave, "
-    "n_respondents AS satisfaction_n, suppressed AS satisfaction_suppressed",
-    "marts.feedback_scores",
-    "role = '(all)' AND item = 'satisfaction'",
-)}),
-nps AS ({latest_wave(
-    "program, cohort, survey_id AS nps_survey, nps, nps_ci_low, nps_ci_high, "
-    "n_respondents AS nps_n, suppressed AS nps_suppressed",
-    "marts.nps",
-    "role = '(all)'",
-)}),
-responses AS ({latest_wave(
-    "program, cohort, survey_id AS response_survey, response_rate, invitations",
-    "marts.survey_response_rates",
-    "role = '(all)'",
-)})
+-- The survey tiles show one wave per group: the most answered of the recent waves, so a
+-- fresh, still small wave does not hide the figures behind "fewer than k responses".
+wave AS (
+    SELECT program, cohort, survey_id, response_rate, invitations, responses
+    FROM marts.survey_response_rates
+    WHERE role = '(all)' AND {RECENT_WAVE}
+    QUALIFY row_number() OVER (PARTITION BY program, cohort ORDER BY responses DESC, {WAVE_ORDER}) = 1
+),
+satisfaction AS (
+    SELECT program, cohort, survey_id, mean AS satisfaction_wave,
+        n_respondents AS satisfaction_n, suppressed AS satisfaction_suppressed
+    FROM marts.feedback_scores WHERE role = '(all)' AND item = 'satisfaction'
+),
+nps AS (
+    SELECT program, cohort, survey_id, nps, nps_ci_low, nps_ci_high,
+        n_respondents AS nps_n, suppressed AS nps_suppressed
+    FROM marts.nps WHERE role = '(all)'
+)
 SELECT *,
     100 * on_track_share AS cadence_part,
     100 * goal_attainment_rate AS goals_part,
@@ -49,18 +60,18 @@ SELECT *,
 FROM marts.program_health
 LEFT JOIN cadence USING (program, cohort)
 LEFT JOIN goals USING (program, cohort)
-LEFT JOIN satisfaction USING (program, cohort)
-LEFT JOIN nps USING (program, cohort)
-LEFT JOIN responses USING (program, cohort)
+LEFT JOIN wave USING (program, cohort)
+LEFT JOIN satisfaction USING (program, cohort, survey_id)
+LEFT JOIN nps USING (program, cohort, survey_id)
 ORDER BY {GROUP_ORDER}
 """
 
 # The health score's parts: (legend name, column, weight, why a part can be missing).
 PARTS = [
-    ("Cadence (on track)", "cadence_part", 0.35, "no active matches past their first weeks"),
-    ("Goals (attainment)", "goals_part", 0.25, "no achieved, abandoned or overdue goals"),
-    ("Satisfaction", "satisfaction_part", 0.25, None),  # None: suppressed, see _part_note
-    ("Engagement (response rate)", "engagement_part", 0.15, "no invitations in 90 days"),
+    ("Cadence", "cadence_part", 0.35, "no pairs past their first weeks"),
+    ("Goals", "goals_part", 0.25, "no resolved goals"),
+    ("Satisfaction", "satisfaction_part", 0.25, None),  # None: fewer than k respondents
+    ("Response", "engagement_part", 0.15, "no invitations in 90 days"),
 ]
 SCORE_AXIS = Axis("score (0–100)", lambda v: f"{v:.0f}", range=(0, 100))
 
@@ -75,7 +86,8 @@ def build(ctx: Context) -> Body:
                 "kpis",
                 "Key figures",
                 "Pick a program and cohort above; “All cohorts” shows the program as a whole. "
-                "Each figure shows how many records it rests on (n).",
+                "Each figure shows how many records it rests on (n). Survey figures come from "
+                f"the most answered of the {MAX_WAVES} newest survey waves, named under each.",
                 tile_groups(rows, lambda row: _tiles(row, ctx)),
                 wide=True,
             ),
@@ -115,7 +127,7 @@ def build(ctx: Context) -> Body:
                 "On-track share per month",
                 "Share of active pairs meeting at their target pace at each month end.",
                 [Series("On-track share", "on_track_share")],
-                Axis("on track", fmt.pct, ".0%"),
+                Axis("on track", fmt.pct, ".0%", (0, 1)),
             ),
             trend_section(
                 trends,
@@ -123,7 +135,7 @@ def build(ctx: Context) -> Body:
                 "Satisfaction per month",
                 "Mean overall satisfaction (1–5) of survey answers submitted in each month.",
                 [Series("Satisfaction", "satisfaction_mean")],
-                Axis("satisfaction (1–5)", fmt.decimal, ".1f"),
+                Axis("satisfaction (1–5)", fmt.decimal, ".1f", (1, 5)),
             ),
         ],
     )
@@ -159,34 +171,32 @@ def _tiles(row: Row, ctx: Context) -> list[Tile]:
             row["goal_attainment_rate"],
             fmt.pct,
             f"n = {fmt.count(row['attainment_n'])} goals achieved, abandoned or overdue",
-            "Achieved ÷ (achieved + abandoned + overdue); 95% interval "
-            + (fmt.interval(row["attainment_ci_low"], row["attainment_ci_high"], fmt.pct) or "—")
-            + ".",
+            "Achieved ÷ (achieved + abandoned + overdue)."
+            + fmt.interval_sentence(row["attainment_ci_low"], row["attainment_ci_high"], fmt.pct),
         ),
         value_tile(
             "Satisfaction",
             row["satisfaction_wave"],
             lambda mean: f"{mean:.1f} / 5",
-            f"n = {fmt.count(row['satisfaction_n'])} respondents · {fmt.esc(row['satisfaction_survey'])}",
-            "Mean overall satisfaction (1–5), latest survey wave.",
+            f"n = {fmt.count(row['satisfaction_n'])} respondents · {fmt.esc(row['survey_id'])}",
+            "Mean overall satisfaction (1–5) in that wave.",
             missing=fmt.missing_survey_figure(row["satisfaction_suppressed"], k),
         ),
         value_tile(
             "NPS",
             row["nps"],
             fmt.signed,
-            f"n = {fmt.count(row['nps_n'])} respondents · {fmt.esc(row['nps_survey'])}",
-            "% promoters (9–10) minus % detractors (0–6); 95% interval "
-            + (fmt.interval(row["nps_ci_low"], row["nps_ci_high"], fmt.signed) or "—")
-            + ".",
+            f"n = {fmt.count(row['nps_n'])} respondents · {fmt.esc(row['survey_id'])}",
+            "% promoters (9–10) minus % detractors (0–6)."
+            + fmt.interval_sentence(row["nps_ci_low"], row["nps_ci_high"], fmt.signed),
             missing=fmt.missing_survey_figure(row["nps_suppressed"], k),
         ),
         value_tile(
             "Response rate",
             row["response_rate"],
             fmt.pct,
-            f"n = {fmt.count(row['invitations'])} invitations · {fmt.esc(row['response_survey'])}",
-            "Share of survey invitations answered, latest survey wave.",
+            f"n = {fmt.count(row['invitations'])} invitations · {fmt.esc(row['survey_id'])}",
+            "Share of the wave's invitations answered.",
             missing="no invitations yet",
         ),
     ]
@@ -203,21 +213,26 @@ def _health_chart(rows: list[Row]):
 
     return category_chart(
         rows,
-        [Series("Health score", "health_score", lambda row: BAND_COLORS.get(row["health_band"], "#9ca3af"))],
+        [
+            Series(
+                "Health score",
+                "health_score",
+                lambda row: BAND_COLORS.get(row["health_band"], "#9ca3af"),
+            )
+        ],
         SCORE_AXIS,
         detail=detail,
-        note=lambda row, _s: "not enough data" if row["health_score"] is None else None,
+        note=lambda _row, _s: "not enough data",
         values_on_bars=True,
         marks=((60, "amber 60"), (75, "green 75")),
     )
 
 
 def _parts_chart(rows: list[Row], ctx: Context):
-    reasons = {column: reason or fmt.fewer_than(ctx.min_group_size) for _, column, _, reason in PARTS}
+    reasons = {
+        column: reason or fmt.fewer_than(ctx.min_group_size) for _, column, _, reason in PARTS
+    }
     weights = {column: weight for _, column, weight, _ in PARTS}
-
-    def note(row: Row, series: Series) -> str | None:
-        return None if row[series.value] is not None else f"{series.name}: {reasons[series.value]}"
 
     return category_chart(
         rows,
@@ -227,5 +242,5 @@ def _parts_chart(rows: list[Row], ctx: Context):
         ],
         SCORE_AXIS,
         detail=lambda row, series: f"<br>weight {weights[series.value]:.0%}",
-        note=note,
+        note=lambda _row, series: reasons[series.value],
     )

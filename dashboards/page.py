@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,10 +42,11 @@ class Option:
 
 @dataclass(frozen=True)
 class Filter:
-    dim: str  # "program", "cohort" or "survey": the data-* key it compares
+    dim: str  # "program", "cohort" or "survey_id": the row key / data-* attribute it compares
     label: str
     options: Sequence[Option]
-    all_text: str | None = None  # text of the "*" choice; None: the first option is the default
+    all_text: str | None = None  # text of the "*" choice (the default); None: no such choice
+    default: str | None = None  # value picked at first (else "*", or the first option)
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,19 @@ def chart(chart_id: str, figure: go.Figure | None) -> str:
         return '<p class="muted">No data yet.</p>'
     # Plotly's JSON encoder escapes <, > and /, so data cannot close the script element.
     return (
-        f'<div class="chart" id="{chart_id}"></div>'
+        _legend_html(figure) + f'<div class="chart" id="{chart_id}"></div>'
         f"<script>MP.chart({json.dumps(chart_id)}, {figure.to_json()});</script>"
     )
+
+
+def _legend_html(figure: go.Figure) -> str:
+    """The series of a category chart as swatches (see figures.category_chart)."""
+    entries = (figure.layout.meta or {}).get("legend") or []
+    items = "".join(
+        f'<span><i class="swatch {esc(kind)}" style="--c:{esc(color)}"></i>{esc(name)}</span>'
+        for name, color, kind in entries
+    )
+    return f'<div class="legend">{items}</div>' if items else ""
 
 
 def tile_groups(
@@ -221,16 +233,17 @@ def _filters_html(filters: Sequence[Filter]) -> str:
     selects = "".join(
         f'<label>{one.label} <select data-dim="{one.dim}">'
         + (f'<option value="*">{one.all_text}</option>' if one.all_text else "")
-        + "".join(_option_html(option) for option in one.options)
+        + "".join(_option_html(option, option.value == one.default) for option in one.options)
         + "</select></label>"
         for one in filters
     )
     return f'<div class="filters" role="search">{selects}</div>'
 
 
-def _option_html(option: Option) -> str:
+def _option_html(option: Option, selected: bool) -> str:
     programs = f' data-programs="{esc(json.dumps(option.programs))}"' if option.programs else ""
-    return f'<option value="{esc(option.value)}"{programs}>{option.text}</option>'
+    chosen = " selected" if selected else ""
+    return f'<option value="{esc(option.value)}"{programs}{chosen}>{option.text}</option>'
 
 
 def _data_keys(row: Row, keys: Sequence[str]) -> str:
@@ -239,8 +252,10 @@ def _data_keys(row: Row, keys: Sequence[str]) -> str:
 
 def _tile_html(tile: Tile) -> str:
     value_class = "value muted" if tile.muted else "value"
+    if len(re.sub(r"<[^>]*>", "", tile.value)) > 8:  # a date or words: a smaller font
+        value_class += " long"
     return (
-        f'<div class="tile" title="{tile.about}"><div class="label">{tile.label}</div>'
+        f'<div class="tile"><div class="label">{tile.label}</div>'
         f'<div class="{value_class}">{tile.value}</div><div class="n">{tile.n}</div>'
         f'<div class="about">{tile.about}</div></div>'
     )

@@ -16,6 +16,16 @@ GROUP_ORDER = "program, cohort <> '(all)', cohort"
 # Survey waves carry their month in the id (e.g. "checkin-2026-03"); newest first, then by id.
 WAVE_ORDER = r"regexp_extract(survey_id, '\d{4}-\d{2}(-\d{2})?') DESC, survey_id DESC"
 
+# Waves pile up month after month; pages show the newest few so they stay small and current.
+MAX_WAVES = 6
+SURVEY_GROUPS = """
+    SELECT program, cohort, survey_id FROM marts.feedback_scores
+    UNION SELECT program, cohort, survey_id FROM marts.nps
+    UNION SELECT program, cohort, survey_id FROM marts.survey_response_rates"""
+RECENT_WAVE = f"""survey_id IN (
+    SELECT survey_id FROM ({SURVEY_GROUPS})
+    GROUP BY survey_id ORDER BY {WAVE_ORDER} LIMIT {MAX_WAVES})"""
+
 
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> list[Row]:
     """Run a query and return its rows as dicts keyed by column name."""
@@ -36,14 +46,6 @@ def per_group(measures: str, source: str, where: str = "TRUE") -> str:
             WHERE {where}
             GROUP BY GROUPING SETS ((program, cohort), (program))
         ) ORDER BY {GROUP_ORDER}"""
-
-
-def latest_wave(select: str, source: str, where: str) -> str:
-    """SQL keeping, per (program, cohort), the row of the newest survey wave."""
-    return f"""
-        SELECT {select} FROM {source}
-        WHERE {where}
-        QUALIFY row_number() OVER (PARTITION BY program, cohort ORDER BY {WAVE_ORDER}) = 1"""
 
 
 def pivot(columns: dict[str, str], by: str, values: dict[str, str]) -> str:

@@ -22,4 +22,6 @@ def trend_section(
     axis: Axis,
 ) -> str:
     explain += " One line per program (all cohorts) unless you pick a cohort."
-    return section(section_id, title, explain, chart(f"{section_id}-chart", trend_chart(rows, series, axis)))
+    return section(
+        section_id, title, explain, chart(f"{section_id}-chart", trend_chart(rows, series, axis))
+    )

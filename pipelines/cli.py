@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import functools
 import http.server
@@ -128,11 +129,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
     with http.server.ThreadingHTTPServer((args.host, args.port), handler) as server:
-        print(f"Serving {directory} at http://{args.host}:{server.server_address[1]}/ (Ctrl-C stops)")
-        try:
+        print(
+            f"Serving {directory} at http://{args.host}:{server.server_address[1]}/ (Ctrl-C stops)"
+        )
+        with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
@@ -156,9 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser(
         "generate", help="write seeded sample landing files under $MENTORPULSE_DATA_DIR/landing"
     )
-    generate.add_argument(
-        "--profile", default="demo", choices=["demo", "small", "medium", "large"]
-    )
+    generate.add_argument("--profile", default="demo", choices=["demo", "small", "medium", "large"])
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument("--end-date", help="last day of the generated history (YYYY-MM-DD)")
     generate.set_defaults(handler=cmd_generate)

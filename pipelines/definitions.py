@@ -1,6 +1,5 @@
 """The one Definitions of the code location: assets, checks, jobs, sensors, schedule."""
 
-
 import dagster as dg
 
 from assets.dashboards_asset import dashboards
@@ -15,17 +14,11 @@ from assets.warehouse.assets import (
     table_key,
 )
 from assets.warehouse.sql_runner import all_sql_tables
+from pipelines.jobs import refresh_all
 from pipelines.sensors import LANDING_SENSORS
 
 published_warehouse = build_publish_asset(
     [table_key(t.qualified_name) for t in all_sql_tables() if t.layer != "restricted"]
-)
-
-refresh_all = dg.define_asset_job(
-    "refresh_all",
-    selection=dg.AssetSelection.all(include_sources=False),
-    description="Ingest new files, rebuild core and marts for the as-of date, check, publish "
-    "and rebuild the dashboards.",
 )
 
 nightly_refresh = dg.ScheduleDefinition(
@@ -38,20 +31,12 @@ nightly_refresh = dg.ScheduleDefinition(
     "nothing landed (lapses and overdue goals move with the calendar).",
 )
 
-# Dagster's own automation sensor starts stopped; this one is declared running.
-refresh_downstream = dg.AutomationConditionSensorDefinition(
-    "refresh_downstream",
-    target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=5,
-)
-
 defs = dg.Definitions(
     assets=[*INGEST_ASSETS, participant_keys, *TABLE_ASSETS, published_warehouse, dashboards],
     asset_checks=CHECK_DEFINITIONS,
     jobs=[refresh_all],
     schedules=[nightly_refresh],
-    sensors=[*LANDING_SENSORS, refresh_downstream],
+    sensors=LANDING_SENSORS,
     resources={"warehouse": WarehouseResource()},
     executor=dg.in_process_executor,
 )

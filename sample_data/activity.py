@@ -250,7 +250,9 @@ class Activity:
         state.meetings += 1
         meeting_id = f"mt-{plan.match_id}-{state.meetings}"
         start_text = plan.timestamp(start)
-        self._meeting_event(state, meeting_id, "scheduled", scheduled_at, scheduled_start=start_text)
+        self._meeting_event(
+            state, meeting_id, "scheduled", scheduled_at, scheduled_start=start_text
+        )
         self._meeting_event(state, meeting_id, "cancelled", cancelled_at, initiated_by=role)
 
     def _plan_next(self, state: MatchState, scheduled_at: int, start: int) -> None:
@@ -302,7 +304,8 @@ class Activity:
             if rng.random() < FIRST_GOALS_SHARE[state.plan.archetype]:
                 self._set_goals(state, at + rng.randint(1, 72) * HOUR, rng.randint(1, 3))
             return
-        at += rng.randint(1, 48) * HOUR
+        # updated within two days, never before the last update (progress only grows)
+        at = max(at + rng.randint(1, 48) * HOUR, state.last_goal_at + 60)
         for goal in list(state.goals):
             at += 60
             if goal.reset_at is not None and at >= goal.reset_at:
@@ -328,7 +331,9 @@ class Activity:
             goal.category = rng.choices(CATEGORIES, CATEGORY_WEIGHTS)[0]
             goal.title_index = rng.randrange(len(GOAL_TITLES[goal.category]))
             goal.set_day = at // DAY
-            span_days = rng.randint(45, 120) if goal.horizon == "short_term" else rng.randint(150, 330)
+            span_days = (
+                rng.randint(45, 120) if goal.horizon == "short_term" else rng.randint(150, 330)
+            )
             goal.target_day = goal.set_day + span_days if rng.random() < 0.8 else None
             goal.progress = 0
             goal.fate = rng.choices(GOAL_FATES, GOAL_FATE_WEIGHTS[state.plan.archetype])[0]
@@ -377,7 +382,9 @@ class Activity:
                 at += 60
         state.goals = []
 
-    def _goal_event(self, state: MatchState, goal: Goal, event_type: str, at: int, **fields) -> None:
+    def _goal_event(
+        self, state: MatchState, goal: Goal, event_type: str, at: int, **fields
+    ) -> None:
         plan = state.plan
         state.goal_events += 1
         state.last_goal_at = max(state.last_goal_at, at)
@@ -461,7 +468,9 @@ class Activity:
             state.responses += 1
             scores = []
             for item in ITEMS:
-                blank_share = 0.35 if instrument == "intake" and item in ("networking", "feedback") else 0.05
+                blank_share = (
+                    0.35 if instrument == "intake" and item in ("networking", "feedback") else 0.05
+                )
                 score = min(5, max(1, round(rng.gauss(mood + offsets[item], 0.65))))
                 scores.append("" if rng.random() < blank_share else str(score))
             nps = min(10, max(0, round(rng.gauss((mood - 1) * 2.55 + 0.4, 1.3))))

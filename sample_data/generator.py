@@ -26,6 +26,7 @@ from sample_data.landing import (
     BadRecords,
     LandingWriter,
     MonthBuckets,
+    to_csv_line,
 )
 from sample_data.world import PROFILES, MatchPlan, Profile, World
 
@@ -99,7 +100,11 @@ def generate(
     end_date: datetime.date = DEFAULT_END_DATE,
     progress: Callable[[str], None] | None = None,
 ) -> GenerationSummary:
-    """Write the landing files of a whole history ending at end_date (included)."""
+    """Write the landing files of a whole history ending at end_date (included).
+
+    Meant for an empty landing_dir (files of the same name are replaced, others kept). Also
+    leaves a small manifest (a dot file, ignored by the pipeline) for `generate_day`.
+    """
     landing_dir = Path(landing_dir)
     world = World(_profile(profile), seed, end_date)
     run = _Run(world, landing_dir, world.first_day, world.last_day, progress)
@@ -209,15 +214,16 @@ class _Run:
         self.upcoming: list[MatchPlan] = []  # planned, not matched yet
         self.active: dict[str, MatchState] = {}
         self.roster_changes_ahead: list[MatchPlan] = []  # endings and moves still to come
-        self.bom_month = self.resend_month = None
+        self.bom_from: int | None = None  # month key from which a file gets the BOM
+        self.resend_from: int | None = None  # month key from which a file is re-sent
         self.duplicate_files = self.bom_files = 0
 
     def spoil(self, bad: BadRecords) -> None:
         """Add deliberately bad records, one BOM file and one re-sent file (histories only)."""
         self.bad = bad
         months = self.world.months
-        self.bom_month = months[len(months) // 2].key
-        self.resend_month = months[len(months) // 3].key
+        self.bom_from = months[len(months) // 2].key
+        self.resend_from = months[len(months) // 3].key
 
     def execute(self, last_month: Month) -> None:
         for key in range(self.world.months[0].key, last_month.key + 1):
@@ -275,7 +281,7 @@ class _Run:
 
     def _write(self, month: Month) -> None:
         for kind, day, rows in self.roster.take(month.last_day):
-            self.writer.write(kind, day, rows)
+            self.writer.write(kind, day, map(to_csv_line, rows))
         file_day = self._file_day(month)
         written = {}
         for kind in EVENT_KINDS:
@@ -285,15 +291,15 @@ class _Run:
             written[kind] = len(records)
             if not records:
                 continue
-            bom = kind == "responses" and self.bom_month is not None and month.key >= self.bom_month
+            bom = kind == "responses" and _reached(self.bom_from, month)
             path = self.writer.write(kind, file_day, (payload for _, payload in records), bom)
             if bom:
                 self.bom_files += 1
-                self.bom_month = None
-            if kind == "meetings" and self.resend_month is not None and month.key >= self.resend_month:
+                self.bom_from = None
+            if kind == "meetings" and _reached(self.resend_from, month):
                 self.writer.resend(kind, path, len(records))
                 self.duplicate_files += 1
-                self.resend_month = None
+                self.resend_from = None
         if self.progress and (any(written.values()) or file_day == self.last_day):
             self.progress(
                 f"{month.label}: {written['meetings']:,} meeting events, "
@@ -303,7 +309,8 @@ class _Run:
 
     def summary(self, profile: str, seed: int) -> GenerationSummary:
         counts = {
-            kind: KindCount(self.writer.files[kind], self.writer.records[kind]) for kind in ALL_KINDS
+            kind: KindCount(self.writer.files[kind], self.writer.records[kind])
+            for kind in ALL_KINDS
         }
         by_reason = dict(sorted(self.bad.counts.items())) if self.bad else {}
         return GenerationSummary(
@@ -317,3 +324,7 @@ class _Run:
             duplicate_files=self.duplicate_files,
             bom_files=self.bom_files,
         )
+
+
+def _reached(from_month_key: int | None, month: Month) -> bool:
+    return from_month_key is not None and month.key >= from_month_key

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import random
+import re
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -61,11 +62,27 @@ CSV_HEADERS = {
 }
 ITEM_COLUMNS = CSV_HEADERS["responses"][7:13]
 
-Record = tuple[int, str | Sequence[str]]  # (second it happened, JSON line or CSV row)
+Record = tuple[int, str]  # (second it happened, JSON or CSV line)
+_NEEDS_QUOTES = re.compile(r'[",\r\n]')
 
 
 def to_json_line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def to_csv_line(fields: Iterable) -> str:
+    """One RFC 4180 record, quoted as csv.QUOTE_MINIMAL would (a line break may be inside).
+
+    Events wait a month in memory before they are written: one string per record is
+    several times smaller than a tuple of field strings.
+    """
+    return ",".join(_quoted(str(field)) for field in fields)
+
+
+def _quoted(text: str) -> str:
+    if _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 @cache  # a history spans a few thousand days at most
@@ -83,7 +100,7 @@ class MonthBuckets:
 
     def emit(self, kind: str, at: int, record: dict | tuple) -> None:
         if self.start <= at < self.end:
-            payload = to_json_line(record) if kind in JSON_KINDS else record
+            payload = to_json_line(record) if kind in JSON_KINDS else to_csv_line(record)
             self._buckets[kind, _month_key(at // DAY)].append((at, payload))
 
     def take(self, kind: str, month_key: int) -> list[Record]:
@@ -108,24 +125,20 @@ class LandingWriter:
         for folder in set(FOLDERS.values()):
             (landing_dir / folder).mkdir(parents=True, exist_ok=True)
 
-    def write(self, kind: str, day: int, payloads: Iterable, bom: bool = False) -> Path:
+    def write(self, kind: str, day: int, lines: Iterable[str], bom: bool = False) -> Path:
+        """Write one file of JSON or CSV lines (CSV gets its header row first)."""
         path = self.landing_dir / FOLDERS[kind] / file_name(kind, day)
         temporary = path.with_name(f".{path.name}.part")
         count = 0
         with open(temporary, "w", encoding="utf-8", newline="") as handle:
             if bom:
                 handle.write("\ufeff")  # as spreadsheet exports do
-            if kind in JSON_KINDS:
-                for line in payloads:
-                    handle.write(line)
-                    handle.write("\n")
-                    count += 1
-            else:
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(CSV_HEADERS[kind])
-                for row in payloads:
-                    writer.writerow(row)
-                    count += 1
+            if kind not in JSON_KINDS:
+                handle.write(to_csv_line(CSV_HEADERS[kind]) + "\n")
+            for line in lines:
+                handle.write(line)
+                handle.write("\n")
+                count += 1
         os.replace(temporary, path)
         self.files[kind] += 1
         self.records[kind] += count
@@ -216,41 +229,61 @@ def _unknown_match(record: dict, rng: random.Random) -> tuple[str, dict]:
     """A copy about a match the roster does not know (one extra digit in the id)."""
     known = record["match_id"]
     unknown = known.replace("M", "M9", 1)
-    return "extra", {k: v.replace(known, unknown) if isinstance(v, str) else v for k, v in record.items()}
+    return "extra", {
+        k: v.replace(known, unknown) if isinstance(v, str) else v for k, v in record.items()
+    }
 
 
-_ITEMS_OUT_OF_RANGE = dict.fromkeys(ITEM_COLUMNS, ("7", "-1", "0", "6"))
+# Required fields that go missing, and wrong values, per kind (see DATA_CONTRACT.md).
+_drop_meeting_field = _drop_one_of("match_id", "occurred_at", "event_type", "meeting_id")
+_spell_duration = _set_one_of({"duration_minutes": ("forty", "45 min", "1h")})
+_odd_channel = _set_one_of({"channel": ("Video", "zoom", "Teams", "in person")})
+_drop_goal_field = _drop_one_of("title", "goal_id", "match_id")
+_spell_progress = _set_one_of({"progress_pct": ("half", "40%")})
+_goal_out_of_range = _set_one_of(
+    {"horizon": ("Short term", "quarterly"), "progress_pct": (150, -10)}
+)
+_drop_invitation_field = _drop_one_of("participant_id", "sent_at")
+_odd_invited_role = _set_one_of({"role": ("coach", "Mentor")})
+_drop_response_field = _drop_one_of("respondent_id", "submitted_at")
+_spell_item = _set_one_of(dict.fromkeys(ITEM_COLUMNS, ("four", "N/A")))
+_item_out_of_range = _set_one_of(dict.fromkeys(ITEM_COLUMNS, ("7", "-1", "0", "6")))
+_nps_out_of_range = _set_one_of({"nps": ("11", "-1")})
+_odd_responding_role = _set_one_of({"role": ("Mentee",)})
+
 MENUS: dict[str, tuple[tuple[str, float, Spoiler], ...]] = {
     "meetings": (
         ("malformed", 3, _truncate),
-        ("missing_field", 2, _drop_one_of("match_id", "occurred_at", "event_type", "scheduled_start")),
-        ("bad_type", 2, _set_one_of({"duration_minutes": ("forty", "45 min", "1h")})),
-        ("bad_value", 2, _set_one_of({"channel": ("Video", "zoom", "Teams", "in person")})),
+        ("missing_field", 2, _drop_meeting_field),
+        ("bad_type", 2, _spell_duration),
+        ("bad_value", 2, _odd_channel),
         ("exact_duplicate", 2, _redeliver),
         ("conflicting_duplicate", 1, _conflicting),
         ("unknown_match", 2, _unknown_match),
     ),
     "goals": (
         ("malformed", 2, _truncate),
-        ("missing_field", 2, _drop_one_of("title", "goal_id", "match_id")),
-        ("bad_type", 1, _set_one_of({"progress_pct": ("half", "40%")})),
-        ("bad_value", 2, _set_one_of({"horizon": ("Short term", "quarterly"), "progress_pct": (150, -10)})),
+        ("missing_field", 2, _drop_goal_field),
+        ("bad_type", 1, _spell_progress),
+        ("bad_value", 2, _goal_out_of_range),
         ("exact_duplicate", 2, _redeliver),
         ("conflicting_duplicate", 1, _conflicting),
         ("unknown_match", 1, _unknown_match),
     ),
     "invitations": (
         ("malformed", 1, _short_row),
-        ("missing_field", 2, _drop_one_of("participant_id", "sent_at")),
-        ("bad_value", 1, _set_one_of({"role": ("coach", "Mentor")})),
+        ("missing_field", 2, _drop_invitation_field),
+        ("bad_value", 1, _odd_invited_role),
         ("exact_duplicate", 2, _redeliver),
         ("unknown_match", 1, _unknown_match),
     ),
     "responses": (
         ("malformed", 1, _extra_field),
-        ("missing_field", 1, _drop_one_of("respondent_id", "submitted_at")),
-        ("bad_type", 1, _set_one_of(dict.fromkeys(ITEM_COLUMNS, ("four", "N/A")))),
-        ("bad_value", 4, _set_one_of({**_ITEMS_OUT_OF_RANGE, "nps": ("11", "-1"), "role": ("Mentee",)})),
+        ("missing_field", 1, _drop_response_field),
+        ("bad_type", 1, _spell_item),
+        ("bad_value", 2, _item_out_of_range),
+        ("bad_value", 1.5, _nps_out_of_range),
+        ("bad_value", 0.5, _odd_responding_role),
         ("exact_duplicate", 1, _redeliver),
         ("unknown_match", 1, _unknown_match),
     ),
@@ -296,15 +329,16 @@ class BadRecords:
         return output
 
 
-def _decode(kind: str, payload: str | Sequence[str]) -> dict:
+def _decode(kind: str, line: str) -> dict:
     if kind in JSON_KINDS:
-        return json.loads(payload)
-    return dict(zip(CSV_HEADERS[kind], payload, strict=True))
+        return json.loads(line)
+    return dict(zip(CSV_HEADERS[kind], next(csv.reader([line])), strict=True))
 
 
-def _encode(kind: str, record: dict | Raw) -> str | Sequence[str]:
+def _encode(kind: str, record: dict | Raw) -> str:
     if isinstance(record, Raw):
-        return record.payload
+        payload = record.payload
+        return payload if isinstance(payload, str) else to_csv_line(payload)
     if kind in JSON_KINDS:
         return to_json_line(record)
-    return tuple(record.get(column, "") for column in CSV_HEADERS[kind])
+    return to_csv_line(record.get(column, "") for column in CSV_HEADERS[kind])

@@ -14,6 +14,10 @@ from dataclasses import dataclass, replace
 from sample_data.clock import (
     DAY,
     HOUR,
+    NO_OFFSET,
+    UTC_MILLIS,
+    UTC_Z,
+    WITH_OFFSET,
     Month,
     date_text,
     day_number,
@@ -52,7 +56,7 @@ class Program:
     length_months: int
     weight: float  # share of the profile's matches
     archetype_weights: tuple[float, float, float, float]  # in ARCHETYPES order
-    steady_drift: float  # per cohort: the program gets better (+) or worse (-) over time
+    steady_trend: float  # steady share gained (+) or lost (-) from first to last cohort
     targets: tuple[int | None, ...]  # drawn uniformly; None = blank (the default target)
     mood: float  # survey score offset
     networking: float  # networking item offset
@@ -60,51 +64,57 @@ class Program:
 
 
 ALL_MONTHS = tuple(range(1, 13))
+# Programs differ on purpose, so dashboards have a story: Women in Leadership runs well,
+# Engineering Mentoring improves cohort after cohort, New Manager Circle (ambitious
+# targets) slips.
 PROGRAMS = (
     Program(
-        "Engineering Mentoring",
-        (1, 4, 7, 10),
-        ALL_MONTHS,
-        9,
-        0.45,
-        (0.42, 0.28, 0.18, 0.12),
-        0.03,
-        (None, None, None, 2, 2, 1, 3),
-        0.0,
-        -0.4,
-        ("Engineering", "Engineering", "Engineering", "Product", "Data", "Design", "Security"),
+        name="Engineering Mentoring",
+        kickoff_months=(1, 4, 7, 10),
+        checkin_months=ALL_MONTHS,
+        length_months=9,
+        weight=0.45,
+        archetype_weights=(0.42, 0.28, 0.18, 0.12),
+        steady_trend=0.15,
+        targets=(None, None, None, 2, 2, 1, 3),
+        mood=0.0,
+        networking=-0.4,
+        departments=("Engineering",) * 3 + ("Product", "Data", "Design", "Security"),
     ),
     Program(
-        "Women in Leadership",
-        (3, 9),
-        (3, 6, 9, 12),
-        12,
-        0.25,
-        (0.60, 0.14, 0.18, 0.08),
-        0.0,
-        (None, 1, 1, 2),
-        0.25,
-        0.4,
-        DEPARTMENTS,
+        name="Women in Leadership",
+        kickoff_months=(3, 9),
+        checkin_months=(3, 6, 9, 12),
+        length_months=12,
+        weight=0.25,
+        archetype_weights=(0.60, 0.14, 0.18, 0.08),
+        steady_trend=0.0,
+        targets=(None, 1, 1, 2),
+        mood=0.25,
+        networking=0.4,
+        departments=DEPARTMENTS,
     ),
     Program(
-        "New Manager Circle",
-        (2, 6, 10),
-        ALL_MONTHS,
-        6,
-        0.30,
-        (0.36, 0.30, 0.18, 0.16),
-        -0.03,
-        (2, 3, 3, 4, None),
-        -0.15,
-        0.0,
-        DEPARTMENTS,
+        name="New Manager Circle",
+        kickoff_months=(2, 6, 10),
+        checkin_months=ALL_MONTHS,
+        length_months=6,
+        weight=0.30,
+        archetype_weights=(0.36, 0.30, 0.18, 0.16),
+        steady_trend=-0.12,
+        targets=(2, 3, 3, 4, None),
+        mood=-0.15,
+        networking=0.0,
+        departments=DEPARTMENTS,
     ),
 )
 
 SEASONS = {12: "Winter", 1: "Winter", 2: "Winter", 3: "Spring", 4: "Spring", 5: "Spring"}
 SEASONS |= {6: "Summer", 7: "Summer", 8: "Summer", 9: "Autumn", 10: "Autumn", 11: "Autumn"}
 CHANNELS = ("video", "video", "video", "video", "in_person", "in_person", "phone", "chat")
+FIRST_MEETING_DAYS = {STEADY: (1, 10), FADING: (2, 14), SPORADIC: (5, 30), NEVER_STARTED: (7, 25)}
+TIMESTAMP_STYLES = (UTC_Z, UTC_MILLIS, WITH_OFFSET, NO_OFFSET)
+TIMESTAMP_STYLE_WEIGHTS = (0.62, 0.1, 0.25, 0.03)  # each match's tools write one way
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,7 @@ class Cohort:
     name: str
     kickoff_day: int
     number_in_program: int
+    trend_position: float  # 0 for the program's first cohort in the history, 1 for its last
     first_match: int  # ordinal of its first match across the world
     size: int
 
@@ -184,7 +195,8 @@ class World:
             size = program_matches // count + (number < program_matches % count)
             seen[program.name] += 1
             name = f"{month.year}-{SEASONS[month.month]}"
-            cohorts.append(Cohort(program, name, kickoff, number, first_match, size))
+            position = number / (count - 1) if count > 1 else 0.0
+            cohorts.append(Cohort(program, name, kickoff, number, position, first_match, size))
             first_match += size
         return cohorts
 
@@ -249,7 +261,7 @@ class World:
             matched_day += rng.randint(3, 28)
         program = cohort.program
         steady, fading, sporadic, never = program.archetype_weights
-        drift = program.steady_drift * cohort.number_in_program
+        drift = program.steady_trend * cohort.trend_position
         weights = (max(0.05, steady + drift), max(0.05, fading - drift), sporadic, never)
         archetype = rng.choices(ARCHETYPES, weights)[0]
         return self._plan(rng, match_id, number, cohort, number, matched_day, archetype, False)
@@ -263,8 +275,10 @@ class World:
         plan = self._plan(
             rng, match_id, first.number, first.cohort, first.mentee, matched_day, archetype, True
         )
-        while plan.mentor == first.mentor and self._mentor_pools[first.program.name][1] > 1:
-            plan = replace(plan, mentor=self._pick_mentor(rng, first.cohort))
+        if plan.mentor == first.mentor:  # the next mentor of the pool instead
+            pool_start, pool_size = self._mentor_pools[first.program.name]
+            other = pool_start + (plan.mentor - pool_start + 1) % pool_size
+            plan = replace(plan, mentor=other)
         return plan
 
     def _plan(
@@ -286,15 +300,16 @@ class World:
         ended_day, end_reason, last_meeting_day = _ending(rng, archetype, matched_day, program_end)
         if is_rematch and end_reason == "rematched":
             end_reason = "completed"
-        first_meeting = {STEADY: (1, 10), FADING: (2, 14), SPORADIC: (5, 30), NEVER_STARTED: (7, 25)}
-        low, high = first_meeting[archetype]
+        low, high = FIRST_MEETING_DAYS[archetype]
         first_meeting_at = (matched_day + rng.randint(low, high)) * DAY + rng.randint(7, 19) * HOUR
         if archetype == NEVER_STARTED and rng.random() < 0.6:
             first_meeting_at = None  # most never even schedule; the rest cancel or miss it
-        style = rng.choices((0, 1, 2, 3), (0.62, 0.1, 0.25, 0.03))[0]
+        style = rng.choices(TIMESTAMP_STYLES, TIMESTAMP_STYLE_WEIGHTS)[0]
         moved_day = None
         if rng.random() < 0.04:
-            moved_day = matched_day + rng.randint(20, max(21, (ended_day or program_end) - matched_day))
+            moved_day = matched_day + rng.randint(
+                20, max(21, (ended_day or program_end) - matched_day)
+            )
         return MatchPlan(
             match_id=match_id,
             number=number,
@@ -392,5 +407,3 @@ def _coprime_step(size: int, step: int) -> int:
     while math.gcd(size, step) != 1:
         step += 1
     return step
-
-

@@ -54,11 +54,22 @@ SPECIAL_NAMES = [SCRIPT_NAME, UNICODE_NAME, INJECTION, "O'Brien & Daughters"]
 ITEMS = ["guidance", "networking", "skills", "feedback", "communication", "satisfaction"]
 
 
-def create_fixture(con: duckdb.DuckDBPyConnection, *, n_matches: int = 240) -> None:
-    """Create and fill marts.*, restricted.participant_identity and ingest.* in `con`."""
+def create_fixture(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    n_matches: int = 240,
+    extra_cohorts: int = 0,
+    wave_months: int = 0,
+) -> None:
+    """Create and fill marts.*, restricted.participant_identity and ingest.* in `con`.
+
+    For scale tests, `extra_cohorts` adds generated cohorts that take 60% of the matches, and
+    `wave_months` replaces the three survey waves by three waves (checkin, intake, closing)
+    in each of that many months up to the as-of date, as a long-running program has.
+    """
     con.execute("CREATE SCHEMA IF NOT EXISTS scratch")
     con.execute("CREATE OR REPLACE TEMP MACRO u(s) AS (hash(s) % 1000003) / 1000003.0")
-    _inputs(con, n_matches)
+    _inputs(con, _cohorts(n_matches, extra_cohorts), _waves(wave_months))
     for step in (_match_cadence, _goals, _surveys, _program_health, _monthly_trends, _identity):
         step(con)
     _ingest(con)
@@ -66,11 +77,46 @@ def create_fixture(con: duckdb.DuckDBPyConnection, *, n_matches: int = 240) -> N
     con.execute("DROP MACRO u")
 
 
-def fixture_database(path: Path, *, n_matches: int = 240) -> Path:
-    """Write the fixture to a DuckDB file at `path` and return it."""
+def fixture_database(path: Path, **scale: int) -> Path:
+    """Write the fixture to a DuckDB file at `path` and return it (`scale`: see create_fixture)."""
     with duckdb.connect(str(path)) as con:
-        create_fixture(con, n_matches=n_matches)
+        create_fixture(con, **scale)
     return path
+
+
+def _cohorts(n_matches: int, extra_cohorts: int) -> list[tuple[str, str, int, dt.date, int]]:
+    """(program, cohort, matches, first match date, position) of every cohort."""
+    base_share = 0.4 if extra_cohorts else 1.0
+    rows = [
+        (program, cohort, max(1, round(share * base_share * n_matches)), start)
+        for program, cohort, share, start in COHORTS
+    ]
+    rows.append((*TINY[:2], 3, TINY[2]))
+    programs = sorted({program for program, *_ in COHORTS})
+    rows += [
+        (
+            programs[index % len(programs)],
+            f"Cohort {index + 1:03d}",
+            max(1, round(0.6 * n_matches / extra_cohorts)),
+            AS_OF - dt.timedelta(days=30 + 15 * index),
+        )
+        for index in range(extra_cohorts)
+    ]
+    return [(*row, position) for position, row in enumerate(rows)]
+
+
+def _waves(months: int) -> list[tuple[str, dt.date]]:
+    if not months:
+        return WAVES
+    month_starts = [
+        (AS_OF.replace(day=1) - dt.timedelta(days=31 * back)).replace(day=1)
+        for back in range(months)
+    ]
+    return [
+        (f"{instrument}-{start:%Y-%m}", min(AS_OF, start + dt.timedelta(days=day)))
+        for start in month_starts
+        for instrument, day in (("intake", 4), ("checkin", 14), ("closing", 24))
+    ]
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -86,21 +132,20 @@ def _rollup(select: str, source: str, keys: str, where: str = "TRUE") -> str:
         GROUP BY GROUPING SETS ((program, cohort, {keys}), (program, {keys}))"""
 
 
-def _inputs(con: duckdb.DuckDBPyConnection, n_matches: int) -> None:
+def _inputs(
+    con: duckdb.DuckDBPyConnection,
+    cohorts: list[tuple[str, str, int, dt.date, int]],
+    waves: list[tuple[str, dt.date]],
+) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
     con.execute("CREATE SCHEMA IF NOT EXISTS restricted")
     con.execute("CREATE SCHEMA IF NOT EXISTS ingest")
     con.execute(
         "CREATE TABLE scratch.cohorts (program VARCHAR, cohort VARCHAR, n INTEGER, start_on DATE, position INTEGER)"
     )
-    rows = [
-        (program, cohort, max(1, round(share * n_matches)), start, position)
-        for position, (program, cohort, share, start) in enumerate(COHORTS)
-    ]
-    rows.append((*TINY[:2], 3, TINY[2], len(rows)))
-    con.executemany("INSERT INTO scratch.cohorts VALUES (?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO scratch.cohorts VALUES (?, ?, ?, ?, ?)", cohorts)
     con.execute("CREATE TABLE scratch.waves (survey_id VARCHAR, sent_on DATE)")
-    con.executemany("INSERT INTO scratch.waves VALUES (?, ?)", WAVES)
+    con.executemany("INSERT INTO scratch.waves VALUES (?, ?)", waves)
     con.execute("CREATE TABLE scratch.titles (position INTEGER, title VARCHAR)")
     con.executemany("INSERT INTO scratch.titles VALUES (?, ?)", list(enumerate(GOAL_TITLES)))
 
@@ -300,7 +345,7 @@ def _surveys(con: duckdb.DuckDBPyConnection) -> None:
     )
     _run(
         con,
-        f"""
+        """
         CREATE TABLE scratch.invitations AS
         SELECT m.program, m.cohort, m.match_id, w.survey_id, w.sent_on, r.role,
             m.match_id || '-' || r.role AS respondent_id

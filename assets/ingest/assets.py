@@ -1,6 +1,5 @@
 """Ingest assets: one thin asset per source (staging/<source>), all made by one factory."""
 
-
 import datetime as dt
 
 import dagster as dg

@@ -89,9 +89,7 @@ _SCORE_LABELS = {
 
 
 def _score(name: str) -> Column:
-    return Column(
-        name, "integer", minimum=1, maximum=5, description=f"1-5: {_SCORE_LABELS[name]}"
-    )
+    return Column(name, "integer", minimum=1, maximum=5, description=f"1-5: {_SCORE_LABELS[name]}")
 
 
 PARTICIPANTS = Source(
@@ -169,9 +167,7 @@ MEETINGS = Source(
         ),
         Column("occurred_at", "timestamp", required=True),
         Column("scheduled_start", "timestamp", required_for=EVENT_STATES_WITH_START),
-        Column(
-            "duration_minutes", "integer", required_for=("completed",), minimum=1, maximum=480
-        ),
+        Column("duration_minutes", "integer", required_for=("completed",), minimum=1, maximum=480),
         Column("channel", allowed=("video", "in_person", "phone", "chat")),
         Column("topics", "string_list"),
         Column("initiated_by", allowed=ROLES),
@@ -190,9 +186,7 @@ GOALS = Source(
         Column("event_id", required=True),
         Column("goal_id", required=True),
         Column("match_id", required=True),
-        Column(
-            "event_type", required=True, allowed=("set", "progress", "achieved", "abandoned")
-        ),
+        Column("event_type", required=True, allowed=("set", "progress", "achieved", "abandoned")),
         Column("occurred_at", "timestamp", required=True),
         Column("title", required_for=("set",)),
         Column("horizon", required_for=("set",), allowed=("short_term", "long_term")),

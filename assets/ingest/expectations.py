@@ -44,7 +44,9 @@ def expectations_for(source: Source) -> list[gxe.Expectation]:
         if column.required:
             found.append(gxe.ExpectColumnValuesToNotBeNull(column=name))
         if column.allowed:
-            found.append(gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(column.allowed)))
+            found.append(
+                gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(column.allowed))
+            )
         if column.minimum is not None or column.maximum is not None:
             found.append(
                 gxe.ExpectColumnValuesToBeBetween(
@@ -93,7 +95,9 @@ def validate_batch(source: Source, frame: pl.DataFrame) -> ValidationOutcome:
             "expectation": r.expectation_config.type,
             "column": r.expectation_config.kwargs.get("column"),
             "unexpected_count": r.result.get("unexpected_count"),
-            "partial_unexpected_list": [str(v) for v in r.result.get("partial_unexpected_list", [])][:5],
+            "partial_unexpected_list": [
+                str(v) for v in r.result.get("partial_unexpected_list", [])
+            ][:5],
         }
         for r in result.results
         if not r.success

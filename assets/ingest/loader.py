@@ -75,9 +75,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for source in SOURCES.values():
         columns = [f"{ident(c.name)} {c.sql_type}" for c in source.columns]
         columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS]
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS staging.{source.name} ({', '.join(columns)})"
-        )
+        con.execute(f"CREATE TABLE IF NOT EXISTS staging.{source.name} ({', '.join(columns)})")
 
 
 # --- which files are new ----------------------------------------------------------------
@@ -93,7 +91,9 @@ def pending_files(con: duckdb.DuckDBPyConnection, landing_dir: Path, source: Sou
             [source.name],
         ).fetchall()
     }
-    return [f for f in discover(landing_dir, source) if known.get(f.relative_path) != f.stat_signature()]
+    return [
+        f for f in discover(landing_dir, source) if known.get(f.relative_path) != f.stat_signature()
+    ]
 
 
 def ingest_source(
@@ -247,9 +247,7 @@ class _Load:
             extraction = _csv_extraction(self.source, parsed.header)
         else:
             extraction = _json_extraction(self.source)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _batch AS {_validated(self.source, extraction)}"
-        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {_validated(self.source, extraction)}")
         if not is_csv:
             self.unknown_fields = _json_unknown_fields(con, self.source)
         if missing:
@@ -454,8 +452,7 @@ def _csv_extraction(source: Source, header: tuple[str, ...]) -> str:
     personal = [c.name for c in source.columns if c.personal and c.name in header]
     if personal:
         rebuilt = " || ',' || ".join(
-            literal(REDACTED) if name in personal else _csv_quoted(ident(name))
-            for name in header
+            literal(REDACTED) if name in personal else _csv_quoted(ident(name)) for name in header
         )
         any_personal = " OR ".join(f"NULLIF({ident(n)}, '') IS NOT NULL" for n in personal)
         redacted = f"""CASE
@@ -496,7 +493,6 @@ def _validated(source: Source, extraction: str) -> str:
 
 def _json_unknown_fields(con, source: Source) -> list[str]:
     rows = con.execute(
-        "SELECT DISTINCT unnest(json_keys(_obj)) AS k FROM _batch WHERE _obj IS NOT NULL "
-        "ORDER BY k"
+        "SELECT DISTINCT unnest(json_keys(_obj)) AS k FROM _batch WHERE _obj IS NOT NULL ORDER BY k"
     ).fetchall()
     return [k for (k,) in rows if k not in _names(source)]

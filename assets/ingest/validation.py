@@ -83,7 +83,9 @@ def _range_check(column: Column, value: str) -> tuple[str, str] | None:
     if column.minimum is not None:
         op = "<=" if column.minimum_exclusive else "<"
         checks.append(f"{value} {op} {column.minimum}")
-        words.append(f"> {column.minimum:g}" if column.minimum_exclusive else f">= {column.minimum:g}")
+        words.append(
+            f"> {column.minimum:g}" if column.minimum_exclusive else f">= {column.minimum:g}"
+        )
     if column.maximum is not None:
         checks.append(f"{value} > {column.maximum}")
         words.append(f"<= {column.maximum:g}")

@@ -1,7 +1,6 @@
 """Warehouse assets: one per SQL file (restricted, core, marts), made by one factory, plus the
 participant keys and the data-quality checks. Dependencies come from the SQL text itself."""
 
-
 import dagster as dg
 
 from assets.ingest.assets import WAREHOUSE_POOL
@@ -16,10 +15,6 @@ from assets.warehouse.sql_runner import (
     tables_referenced,
 )
 
-# Downstream of ingest, everything refreshes by itself once its inputs changed and none is
-# still running: a burst of files coalesces into one rebuild.
-REFRESH = dg.AutomationCondition.eager()
-
 
 def table_key(qualified_name: str) -> dg.AssetKey:
     return dg.AssetKey(qualified_name.split("."))
@@ -33,7 +28,6 @@ PARTICIPANT_KEYS = table_key("restricted.participant_keys")
     group_name="restricted",
     pool=WAREHOUSE_POOL,
     deps=[table_key(f"staging.{name}") for name in SOURCES],
-    automation_condition=REFRESH,
     description="Pseudonymous key (HMAC-SHA256) of every participant_id referenced anywhere.",
     kinds={"duckdb"},
 )
@@ -56,7 +50,6 @@ def build_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         group_name=table.layer,
         pool=WAREHOUSE_POOL,
         deps=[table_key(name) for name in table.upstream()],
-        automation_condition=REFRESH,
         description=_description(table),
         kinds={"duckdb", "sql"},
     )

@@ -52,7 +52,11 @@ def sync_participant_keys(con: duckdb.DuckDBPyConnection, secret: str) -> int:
             "participant_key": [pseudonym(secret, pid) for pid in new_ids],
             "secret_fingerprint": fingerprint,
         },
-        schema={"participant_id": pl.String, "participant_key": pl.String, "secret_fingerprint": pl.String},
+        schema={
+            "participant_id": pl.String,
+            "participant_key": pl.String,
+            "secret_fingerprint": pl.String,
+        },
     )
     con.register("new_keys", keys)
     con.execute("INSERT INTO restricted.participant_keys SELECT * FROM new_keys")

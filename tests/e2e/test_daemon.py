@@ -63,7 +63,12 @@ class Deployment:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(Path(os.sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+            [
+                str(Path(os.sys.executable).with_name("dagster-daemon")),
+                "run",
+                "-w",
+                "workspace.yaml",
+            ],
             cwd=REPO,
             env=self.env,
             stdout=self.log,
@@ -97,7 +102,9 @@ class Deployment:
     def materializations(self, *key: str) -> int:
         os.environ["DAGSTER_HOME"] = str(self.home)
         with dg.DagsterInstance.get() as instance:
-            return len(instance.fetch_materializations(dg.AssetKey(list(key)), limit=10_000).records)
+            return len(
+                instance.fetch_materializations(dg.AssetKey(list(key)), limit=10_000).records
+            )
 
 
 @pytest.fixture
@@ -136,7 +143,11 @@ def test_files_land_and_everything_follows(deployment: Deployment):
     assert held_before == 1
 
     # A new meetings file: two more held meetings reach the warehouse and the dashboards.
-    land(landing, "meetings/meetings_2026-02-20.jsonl", meeting_line("n1", 3) + "\n" + meeting_line("n2", 17) + "\n")
+    land(
+        landing,
+        "meetings/meetings_2026-02-20.jsonl",
+        meeting_line("n1", 3) + "\n" + meeting_line("n2", 17) + "\n",
+    )
     wait_for(lambda: deployment.held("X1") == 3, "the new meetings in marts.match_cadence")
     wait_for(
         lambda: "meetings_2026-02-20.jsonl" in deployment.dashboard_text("data_quality.html"),
@@ -144,11 +155,18 @@ def test_files_land_and_everything_follows(deployment: Deployment):
     )
 
     # An identical copy under another name changes nothing.
-    land(landing, "meetings/meetings_2026-02-21_resend.jsonl", (landing / "meetings/meetings_2026-02-20.jsonl").read_text())
+    land(
+        landing,
+        "meetings/meetings_2026-02-21_resend.jsonl",
+        (landing / "meetings/meetings_2026-02-20.jsonl").read_text(),
+    )
     wait_for(
-        lambda: deployment.published(
-            "SELECT status FROM ingest.files WHERE path = 'meetings/meetings_2026-02-21_resend.jsonl'"
-        ) == [("duplicate_file",)],
+        lambda: (
+            deployment.published(
+                "SELECT status FROM ingest.files WHERE path = 'meetings/meetings_2026-02-21_resend.jsonl'"
+            )
+            == [("duplicate_file",)]
+        ),
         "the copy recorded as a duplicate file",
     )
     assert deployment.held("X1") == 3
@@ -157,7 +175,13 @@ def test_files_land_and_everything_follows(deployment: Deployment):
     land(
         landing,
         "meetings/meetings_2026-02-22.jsonl",
-        "\n".join([meeting_line("g1", 24), '{"event_id": "b1", "broken', meeting_line("b2", 25, channel="zoom")]),
+        "\n".join(
+            [
+                meeting_line("g1", 24),
+                '{"event_id": "b1", "broken',
+                meeting_line("b2", 25, channel="zoom"),
+            ]
+        ),
     )
     wait_for(lambda: deployment.held("X1") == 4, "the good record of a file with bad ones")
     reasons = deployment.published(
@@ -169,7 +193,11 @@ def test_files_land_and_everything_follows(deployment: Deployment):
     rebuilds_before = deployment.materializations("marts", "match_cadence")
     burst = 40
     for n in range(burst):
-        land(landing, f"meetings/burst_2026-02-26_{n:03d}.jsonl", meeting_line(f"burst{n}", 26) + "\n")
+        land(
+            landing,
+            f"meetings/burst_2026-02-26_{n:03d}.jsonl",
+            meeting_line(f"burst{n}", 26) + "\n",
+        )
     wait_for(lambda: deployment.held("X1") == 4 + burst, "every file of the burst", timeout=400)
     rebuilds = deployment.materializations("marts", "match_cadence") - rebuilds_before
     assert 1 <= rebuilds <= 6, f"the burst of {burst} files rebuilt the marts {rebuilds} times"

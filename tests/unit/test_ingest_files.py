@@ -43,7 +43,9 @@ def query(settings, sql):
 )
 def test_bad_file_is_rejected_and_the_others_still_load(settings, content, rule):
     write_landing(settings, "roster/matches_a.csv", content)
-    write_landing(settings, "roster/matches_b.csv", f"{MATCHES_HEADER}\nM1,P,C,U1,U2,2026-01-05,,,\n")
+    write_landing(
+        settings, "roster/matches_b.csv", f"{MATCHES_HEADER}\nM1,P,C,U1,U2,2026-01-05,,,\n"
+    )
     results = ingest_all(settings)
     by_path = {r.path: r for r in results}
     bad = by_path["roster/matches_a.csv"]
@@ -55,7 +57,11 @@ def test_bad_file_is_rejected_and_the_others_still_load(settings, content, rule)
 
 
 def test_not_utf8_names_the_line(settings):
-    write_landing(settings, "roster/matches_a.csv", MATCHES_HEADER.encode() + b"\nM1,P,C,U1,U2,2026-01-05,,,\nM2,\xff\n")
+    write_landing(
+        settings,
+        "roster/matches_a.csv",
+        MATCHES_HEADER.encode() + b"\nM1,P,C,U1,U2,2026-01-05,,,\nM2,\xff\n",
+    )
     (result,) = ingest_all(settings)
     assert "line 3" in result.message
     assert query(settings, "SELECT line FROM ingest.quarantine") == [(3,)]
@@ -82,7 +88,9 @@ def test_renamed_copy_is_a_duplicate_file(settings):
 
 
 def test_exact_and_conflicting_duplicate_events(settings):
-    write_landing(settings, "meetings/m_1.jsonl", meeting(event_id="a") + "\n" + meeting(event_id="b") + "\n")
+    write_landing(
+        settings, "meetings/m_1.jsonl", meeting(event_id="a") + "\n" + meeting(event_id="b") + "\n"
+    )
     write_landing(
         settings,
         "meetings/m_2.jsonl",
@@ -99,9 +107,17 @@ def test_exact_and_conflicting_duplicate_events(settings):
     )
     results = ingest_all(settings)
     second = results[1]
-    assert (second.rows_read, second.rows_loaded, second.rows_duplicate, second.rows_quarantined) == (6, 2, 2, 2)
+    assert (
+        second.rows_read,
+        second.rows_loaded,
+        second.rows_duplicate,
+        second.rows_quarantined,
+    ) == (6, 2, 2, 2)
     rows = query(settings, "SELECT line, reason, detail FROM ingest.quarantine ORDER BY line")
-    assert [(r[0], r[1]) for r in rows] == [(2, "conflicting_duplicate"), (6, "conflicting_duplicate")]
+    assert [(r[0], r[1]) for r in rows] == [
+        (2, "conflicting_duplicate"),
+        (6, "conflicting_duplicate"),
+    ]
     assert "meetings/m_1.jsonl line 2" in rows[0][2]
     assert "line 5 of this file" in rows[1][2]
 
@@ -139,7 +155,11 @@ def test_roster_latest_file_name_wins_whatever_the_arrival_order(settings):
 
 
 def test_files_apply_in_file_name_order(settings):
-    for name in ("meetings_2026-03-01.jsonl", "meetings_2026-01-01.jsonl", "meetings_2026-02-01.jsonl"):
+    for name in (
+        "meetings_2026-03-01.jsonl",
+        "meetings_2026-01-01.jsonl",
+        "meetings_2026-02-01.jsonl",
+    ):
         write_landing(settings, f"meetings/{name}", meeting(event_id=name) + "\n")
     assert [r.path for r in ingest_all(settings)] == [
         "meetings/meetings_2026-01-01.jsonl",
@@ -184,13 +204,17 @@ _CRASH_SCRIPT = textwrap.dedent(
 
 
 def _crash(mode: str) -> None:
-    completed = subprocess.run([sys.executable, "-c", _CRASH_SCRIPT, mode], env=os.environ, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-c", _CRASH_SCRIPT, mode], env=os.environ, check=False
+    )
     assert completed.returncode == 3
 
 
 def test_crash_between_files_keeps_the_first_and_loads_the_rest_next_time(settings):
     write_landing(settings, "meetings/m_1.jsonl", meeting(event_id="a") + "\n")
-    write_landing(settings, "meetings/m_2.jsonl", meeting(event_id="b") + "\n" + meeting(event_id="c") + "\n")
+    write_landing(
+        settings, "meetings/m_2.jsonl", meeting(event_id="b") + "\n" + meeting(event_id="c") + "\n"
+    )
     _crash("between_files")
     assert query(settings, "SELECT path FROM ingest.files") == [("meetings/m_1.jsonl",)]
     results = ingest_all(settings)

@@ -81,7 +81,9 @@ def meeting(**changes) -> str:
     ],
 )
 def test_meeting_rule(settings, line, reason):
-    write_landing(settings, "meetings/m_2026-01-20.jsonl", meeting(event_id="ok-1") + "\n" + line + "\n")
+    write_landing(
+        settings, "meetings/m_2026-01-20.jsonl", meeting(event_id="ok-1") + "\n" + line + "\n"
+    )
     results, quarantine, staged = ingest(settings, "meetings")
     assert [(q[1], q[2]) for q in quarantine] == [(2, reason)]
     assert staged == 1
@@ -117,7 +119,9 @@ def test_meeting_optional_fields_absent_or_null_are_fine(settings):
 )
 def test_goal_rule(settings, changes, reason):
     record = {**GOOD_GOAL, **changes}
-    write_landing(settings, "goals/g.jsonl", json.dumps({k: v for k, v in record.items() if v is not None}))
+    write_landing(
+        settings, "goals/g.jsonl", json.dumps({k: v for k, v in record.items() if v is not None})
+    )
     _, quarantine, staged = ingest(settings, "goals")
     assert [(q[1], q[2]) for q in quarantine] == [(1, reason)]
     assert staged == 0
@@ -140,7 +144,9 @@ def test_goal_rule(settings, changes, reason):
     ],
 )
 def test_match_rule(settings, row, reason):
-    write_landing(settings, "roster/matches_1.csv", f"{MATCHES_HEADER}\nM1,P,C,U1,U2,2026-01-05,,,2\n{row}\n")
+    write_landing(
+        settings, "roster/matches_1.csv", f"{MATCHES_HEADER}\nM1,P,C,U1,U2,2026-01-05,,,2\n{row}\n"
+    )
     _, quarantine, staged = ingest(settings, "matches")
     assert [(q[1], q[2]) for q in quarantine] == [(3, reason)]
     assert staged == 1
@@ -188,7 +194,9 @@ def test_csv_line_numbers_follow_quoted_newlines_crlf_and_bom(settings):
         'r-1,s,checkin,U1,X1,mentee,2026-02-01T12:30:00Z,5,3,4,5,4,5,9,"line one\r\nline two, with ""quotes"""',
         "r-2,s,checkin,U2,X1,mentor,2026-02-01T12:30:00Z,5,3,4,5,4,5,99,",
     ]
-    write_landing(settings, "surveys/responses_1.csv", ("\ufeff" + "\r\n".join(rows) + "\r\n").encode())
+    write_landing(
+        settings, "surveys/responses_1.csv", ("\ufeff" + "\r\n".join(rows) + "\r\n").encode()
+    )
     _, quarantine, staged = ingest(settings, "responses")
     # The first record spans lines 2-3, so the bad one starts on line 4.
     assert [(q[1], q[2]) for q in quarantine] == [(4, "bad_value:nps")]
@@ -197,7 +205,9 @@ def test_csv_line_numbers_follow_quoted_newlines_crlf_and_bom(settings):
 
 def test_missing_required_column_quarantines_the_whole_file(settings):
     write_landing(settings, "roster/matches_1.csv", "match_id,program\nM1,P\nM2,P\n")
-    write_landing(settings, "roster/matches_2.csv", f"{MATCHES_HEADER}\nM3,P,C,U1,U2,2026-01-05,,,\n")
+    write_landing(
+        settings, "roster/matches_2.csv", f"{MATCHES_HEADER}\nM3,P,C,U1,U2,2026-01-05,,,\n"
+    )
     results, quarantine, staged = ingest(settings, "matches")
     assert [r.status for r in results] == ["rejected", "loaded"]
     assert {q[2] for q in quarantine} == {"schema:missing_column:cohort"}
@@ -208,7 +218,11 @@ def test_missing_required_column_quarantines_the_whole_file(settings):
 
 def test_unknown_fields_are_ignored_and_counted(settings):
     write_landing(settings, "meetings/m.jsonl", meeting(mood="great", weather="sunny") + "\n")
-    write_landing(settings, "roster/matches_1.csv", f"{MATCHES_HEADER},colour\nM1,P,C,U1,U2,2026-01-05,,,,blue\n")
+    write_landing(
+        settings,
+        "roster/matches_1.csv",
+        f"{MATCHES_HEADER},colour\nM1,P,C,U1,U2,2026-01-05,,,,blue\n",
+    )
     ingest(settings, "meetings")
     ingest(settings, "matches")
     with open_working_db(settings) as con:
@@ -219,7 +233,9 @@ def test_unknown_fields_are_ignored_and_counted(settings):
 
 
 def test_timestamp_without_offset_is_read_in_program_time_zone(settings):
-    write_landing(settings, "meetings/m.jsonl", meeting(scheduled_start="2026-07-01T09:00:00") + "\n")
+    write_landing(
+        settings, "meetings/m.jsonl", meeting(scheduled_start="2026-07-01T09:00:00") + "\n"
+    )
     ingest(settings, "meetings")
     with open_working_db(settings) as con:
         (start,) = con.execute(
@@ -232,17 +248,22 @@ def test_personal_data_is_redacted_in_quarantine(settings):
     write_landing(
         settings,
         "meetings/m.jsonl",
-        meeting(channel="zoom", note="Told me about her divorce") + "\n"
+        meeting(channel="zoom", note="Told me about her divorce")
+        + "\n"
         + '{"event_id": "x", "note": "unterminated secret\n',
     )
     write_landing(
         settings,
         "roster/participants_1.csv",
         "participant_id,full_name,email\nU1,Ada Moreno,ada@example.com,extra\n"
-        + "U2,\"Li, Chen\",chen@example.com\n"
+        + 'U2,"Li, Chen",chen@example.com\n'
         + "U3,Ben Okafor,ben@example.com\n",
     )
-    write_landing(settings, "roster/participants_2.csv", "participant_id,full_name\n" + "X" * 70 + ",Eve Adams\n")
+    write_landing(
+        settings,
+        "roster/participants_2.csv",
+        "participant_id,full_name\n" + "X" * 70 + ",Eve Adams\n",
+    )
     ingest(settings, "meetings")
     _, quarantine, _ = ingest(settings, "participants")
     raw = " ".join(q[4] for q in quarantine)

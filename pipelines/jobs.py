@@ -1,0 +1,11 @@
+"""The one job: the whole graph for the settings in the environment."""
+
+import dagster as dg
+
+refresh_all = dg.define_asset_job(
+    "refresh_all",
+    selection=dg.AssetSelection.all(include_sources=False),
+    description="Ingest new files, rebuild core and marts for the as-of date, check, publish "
+    "and rebuild the dashboards.",
+    tags={"mentorpulse/writes": "warehouse"},
+)
