@@ -50,6 +50,11 @@ class Column:
     def sql_type(self) -> str:
         return SQL_TYPES[self.type]
 
+    @property
+    def identifies_a_person(self) -> bool:
+        """Names, e-mails, free text and participant ids: never shown in published raw text."""
+        return self.personal or self.participant_ref
+
 
 @dataclass(frozen=True)
 class Source:
@@ -69,10 +74,6 @@ class Source:
     @property
     def required_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.required)
-
-    @property
-    def has_personal_data(self) -> bool:
-        return any(c.personal for c in self.columns)
 
 
 EVENT_STATES_WITH_START = ("scheduled", "rescheduled", "completed")

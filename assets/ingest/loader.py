@@ -403,11 +403,11 @@ def _json_extraction(source: Source) -> str:
         text = f"json_extract_string(_obj, {path})"
         fields.append(f"{_normalised(column, text)} AS {name}")
         fields.append(f"{type_ok} AS {ident(column.name + '__jtype_ok')}")
-    # A personal field's string value is replaced, even in a line that is not valid JSON.
+    # A personal field's value is replaced, even in a line that is not valid JSON.
     redacted = "_raw"
     replacement = literal('\\1"' + REDACTED + '"')
     for column in source.columns:
-        if column.personal:
+        if column.identifies_a_person:
             pattern = literal(f'("{column.name}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"?')
             redacted = f"regexp_replace({redacted}, {pattern}, {replacement}, 'g')"
     return f"""
@@ -449,7 +449,7 @@ def _csv_extraction(source: Source, header: tuple[str, ...]) -> str:
                 f"list_filter(list_transform(string_split({raw}, ';'), lambda x: trim(x)), "
                 f"lambda x: x <> '') AS {ident(column.name + '__list')}"
             )
-    personal = [c.name for c in source.columns if c.personal and c.name in header]
+    personal = [c.name for c in source.columns if c.identifies_a_person and c.name in header]
     if personal:
         rebuilt = " || ',' || ".join(
             literal(REDACTED) if name in personal else _csv_quoted(ident(name)) for name in header

@@ -102,7 +102,9 @@ def test_reader_neither_blocks_a_run_nor_sees_a_half_built_state(settings, tmp_p
     # The held connection saw one unchanging snapshot: the state before the run.
     marts_tables, files_before, held_before = results["hold"]["seen"][0]
     assert [files_before, held_before] == [before[0][0], before[1][0]]
-    assert {tuple(s) for s in results["hold"]["seen"]} == {(marts_tables, files_before, held_before)}
+    assert {tuple(s) for s in results["hold"]["seen"]} == {
+        (marts_tables, files_before, held_before)
+    }
     # The re-opening reader saw only complete states: the old one, then the new one.
     states = [tuple(s) for s in results["reopen"]["seen"]]
     after = (marts_tables, files_before + 1, held_before + 1)

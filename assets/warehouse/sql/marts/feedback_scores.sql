@@ -32,7 +32,12 @@ item_groups AS (
         count(answer) AS n,
         count(DISTINCT respondent_key) AS n_respondents,
         avg(answer) AS mean,
-        stddev_samp(answer) AS sd,
+        -- Sample standard deviation from exact integer sums: the same bits whatever the order
+        -- the answers arrive in (a floating-point running sum is not).
+        sqrt(
+            (count(answer) * sum(answer * answer) - sum(answer) * sum(answer))
+            / (count(answer) * (count(answer) - 1))
+        ) AS sd,
         count(*) FILTER (WHERE answer >= 4) / count(answer) AS top2_share
     FROM answers
     GROUP BY GROUPING SETS (

@@ -63,8 +63,9 @@ gap_stats AS (
         match_id,
         count(gap_days) AS gap_count,
         quantile_cont(gap_days, 0.5) AS median_gap_days,
-        avg(gap_days) AS mean_gap_days,
-        stddev_pop(gap_days) AS stddev_gap_days
+        sum(gap_days) AS gap_sum,
+        -- n * population variance * n, from exact integer sums: order-independent bits.
+        count(gap_days) * sum(gap_days * gap_days) - sum(gap_days) * sum(gap_days) AS gap_spread
     FROM held_meeting_gaps
     GROUP BY match_id
 ),
@@ -80,8 +81,8 @@ measured AS (
         c.last_meeting_on,
         g.gap_count,
         g.median_gap_days,
-        g.mean_gap_days,
-        g.stddev_gap_days
+        g.gap_sum,
+        g.gap_spread
     FROM known_matches AS k
     LEFT JOIN meeting_counts AS c USING (match_id)
     LEFT JOIN gap_stats AS g USING (match_id)
@@ -125,8 +126,9 @@ SELECT
     f.days_since_last_meeting,
     f.median_gap_days::DOUBLE AS median_gap_days,
     CASE
-        WHEN f.gap_count >= 2 AND f.mean_gap_days <> 0
-            THEN f.stddev_gap_days / f.mean_gap_days
+        -- stddev_pop / mean = sqrt(n*sum(g^2) - sum(g)^2) / sum(g)
+        WHEN f.gap_count >= 2 AND f.gap_sum <> 0
+            THEN sqrt(f.gap_spread) / f.gap_sum
     END::DOUBLE AS gap_cv,
     (
         f.meetings_cancelled
