@@ -237,8 +237,10 @@ SELECT
 FROM folded AS f
 JOIN known_matches AS k USING (match_id);
 
--- feedback_scores: the latest response per (survey, respondent, match) of known matches, its
--- answers unpivoted, every group and rollup in one GROUPING SETS aggregate.
+-- feedback_scores: the latest response per (survey, respondent, match) of known matches.
+-- The figures of the six items come from one GROUPING SETS pass over the kept responses
+-- (not over one row per answer), and n_respondents from a second pass whose groups include
+-- the respondent, so no count(DISTINCT) is needed; the item columns are unpivoted at the end.
 CREATE TABLE feedback_scores AS
 WITH raw AS (
     SELECT
@@ -261,7 +263,7 @@ WITH raw AS (
         }
     )
 ),
-kept AS (
+kept AS MATERIALIZED (
     SELECT r.survey_id, r.respondent_id, r.role, k.program, k.cohort,
            r.g::INTEGER AS guidance, r.w::INTEGER AS networking, r.s::INTEGER AS skills,
            r.f::INTEGER AS feedback, r.c::INTEGER AS communication,
@@ -284,29 +286,79 @@ kept AS (
         ORDER BY r.submitted_at DESC, r.response_id DESC
     ) = 1
 ),
-answers AS (
-    UNPIVOT kept
-    ON guidance, networking, skills, feedback, communication, satisfaction
-    INTO NAME item VALUE answer
-),
-groups AS (
+stats AS (
     SELECT
         program,
         CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
         survey_id,
         CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
-        item,
-        count(answer) AS n,
-        count(DISTINCT respondent_id) AS n_respondents,
-        avg(answer) AS mean,
-        stddev_samp(answer) AS sd,
-        count(*) FILTER (WHERE answer >= 4) / count(answer) AS top2_share
-    FROM answers
+        count(guidance) AS guidance_n, avg(guidance) AS guidance_mean, stddev_samp(guidance) AS guidance_sd,
+        count_if(guidance >= 4) AS guidance_top2,
+        count(networking) AS networking_n, avg(networking) AS networking_mean, stddev_samp(networking) AS networking_sd,
+        count_if(networking >= 4) AS networking_top2,
+        count(skills) AS skills_n, avg(skills) AS skills_mean, stddev_samp(skills) AS skills_sd,
+        count_if(skills >= 4) AS skills_top2,
+        count(feedback) AS feedback_n, avg(feedback) AS feedback_mean, stddev_samp(feedback) AS feedback_sd,
+        count_if(feedback >= 4) AS feedback_top2,
+        count(communication) AS communication_n, avg(communication) AS communication_mean, stddev_samp(communication) AS communication_sd,
+        count_if(communication >= 4) AS communication_top2,
+        count(satisfaction) AS satisfaction_n, avg(satisfaction) AS satisfaction_mean, stddev_samp(satisfaction) AS satisfaction_sd,
+        count_if(satisfaction >= 4) AS satisfaction_top2
+    FROM kept
     GROUP BY GROUPING SETS (
-        (program, cohort, survey_id, role, item),
-        (program, survey_id, role, item),
-        (program, cohort, survey_id, item),
-        (program, survey_id, item)
+        (program, cohort, survey_id, role),
+        (program, survey_id, role),
+        (program, cohort, survey_id),
+        (program, survey_id)
+    )
+),
+people AS (
+    -- One row per respondent of each group, with the items they answered.
+    SELECT
+        program,
+        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        survey_id,
+        CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
+        bool_or(guidance IS NOT NULL) AS guidance,
+        bool_or(networking IS NOT NULL) AS networking,
+        bool_or(skills IS NOT NULL) AS skills,
+        bool_or(feedback IS NOT NULL) AS feedback,
+        bool_or(communication IS NOT NULL) AS communication,
+        bool_or(satisfaction IS NOT NULL) AS satisfaction
+    FROM kept
+    GROUP BY GROUPING SETS (
+        (program, cohort, survey_id, role, respondent_id),
+        (program, survey_id, role, respondent_id),
+        (program, cohort, survey_id, respondent_id),
+        (program, survey_id, respondent_id)
+    )
+),
+respondents AS (
+    SELECT
+        program, cohort, survey_id, role,
+        count_if(guidance) AS guidance_r,
+        count_if(networking) AS networking_r,
+        count_if(skills) AS skills_r,
+        count_if(feedback) AS feedback_r,
+        count_if(communication) AS communication_r,
+        count_if(satisfaction) AS satisfaction_r
+    FROM people
+    GROUP BY program, cohort, survey_id, role
+),
+joined AS (
+    SELECT * FROM stats JOIN respondents USING (program, cohort, survey_id, role)
+),
+items AS (
+    -- INCLUDE NULLS: a group with one answer has no sd, and must stay.
+    FROM joined UNPIVOT INCLUDE NULLS (
+        (n, n_respondents, mean, sd, top2) FOR item IN (
+            (guidance_n, guidance_r, guidance_mean, guidance_sd, guidance_top2) AS 'guidance',
+            (networking_n, networking_r, networking_mean, networking_sd, networking_top2) AS 'networking',
+            (skills_n, skills_r, skills_mean, skills_sd, skills_top2) AS 'skills',
+            (feedback_n, feedback_r, feedback_mean, feedback_sd, feedback_top2) AS 'feedback',
+            (communication_n, communication_r, communication_mean, communication_sd, communication_top2) AS 'communication',
+            (satisfaction_n, satisfaction_r, satisfaction_mean, satisfaction_sd, satisfaction_top2) AS 'satisfaction'
+        )
     )
 )
 SELECT
@@ -314,9 +366,10 @@ SELECT
     mean::DOUBLE AS mean,
     CASE WHEN n >= 2 THEN mean - 1.96::DOUBLE * sd / sqrt(n) END::DOUBLE AS ci_low,
     CASE WHEN n >= 2 THEN mean + 1.96::DOUBLE * sd / sqrt(n) END::DOUBLE AS ci_high,
-    top2_share::DOUBLE AS top2_share,
+    (top2 / n)::DOUBLE AS top2_share,
     n_respondents < getvariable('min_group_size') AS suppressed
-FROM groups;
+FROM items
+WHERE n > 0;
 
 -- @repeat-until-stable
 -- (1) Role siblings: one of mentor/mentee suppressed suppresses the other.

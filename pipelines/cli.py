@@ -81,12 +81,7 @@ def _report(settings, started: dt.datetime, failed: list[str], warned: list[str]
         ).fetchall()
     print(f"\nAs of {settings.as_of} ({settings.timezone}); data root {settings.data_dir}")
     if files:
-        print(f"\nFiles ingested in this run ({len(files)}):")
-        for path, status, read, loaded, duplicate, quarantined, message in files:
-            print(
-                f"  {path:<48} {status:<14} read {read:>7}  loaded {loaded:>7}  "
-                f"duplicate {duplicate:>5}  quarantined {quarantined:>5}  {message}"
-            )
+        _print_files(files)
     else:
         print("\nNo new files: metrics recomputed for the as-of date.")
     if reasons:
@@ -98,6 +93,25 @@ def _report(settings, started: dt.datetime, failed: list[str], warned: list[str]
             print(f"\n{label}: " + ", ".join(checks))
     print("\n" + analyst_hint(settings))
     print(f"Dashboards: {settings.dashboards_dir / 'index.html'}  (mentorpulse serve)")
+
+
+def _print_files(files: list[tuple]) -> None:
+    """Totals, then every file that was not simply loaded clean."""
+    read, loaded, duplicate, quarantined = (sum(f[i] for f in files) for i in range(2, 6))
+    print(
+        f"\nFiles ingested in this run: {len(files)} — records read {read}, loaded {loaded}, "
+        f"exact duplicates {duplicate}, quarantined {quarantined}"
+    )
+    noteworthy = [f for f in files if f[1] != "loaded" or f[4] or f[5]]
+    if noteworthy:
+        print("Files with duplicates, quarantined records or problems:")
+    for path, status, read, loaded, duplicate, quarantined, message in noteworthy:
+        print(
+            f"  {path:<48} {status:<14} read {read:>7}  loaded {loaded:>7}  "
+            f"duplicate {duplicate:>5}  quarantined {quarantined:>5}  {message}"
+        )
+    if len(noteworthy) < len(files):
+        print(f"  ({len(files) - len(noteworthy)} other files loaded clean)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

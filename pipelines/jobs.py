@@ -4,7 +4,7 @@ import dagster as dg
 
 refresh_all = dg.define_asset_job(
     "refresh_all",
-    selection=dg.AssetSelection.all(include_sources=False),
+    selection=dg.AssetSelection.all(),
     description="Ingest new files, rebuild core and marts for the as-of date, check, publish "
     "and rebuild the dashboards.",
     tags={"mentorpulse/writes": "warehouse"},

@@ -14,7 +14,7 @@ import json
 
 import dagster as dg
 
-from assets.ingest.contract import SOURCES, Source
+from assets.ingest.contract import LANDING_SOURCES, Source
 from assets.ingest.files import discover
 from assets.settings import load_settings
 from pipelines.jobs import refresh_all
@@ -68,4 +68,5 @@ def build_landing_sensor(source: Source) -> dg.SensorDefinition:
     return landing_sensor
 
 
-LANDING_SENSORS = [build_landing_sensor(source) for source in SOURCES.values()]
+# One per landing source, tools' exports included (survey_exports_landing, calendar_landing).
+LANDING_SENSORS = [build_landing_sensor(source) for source in LANDING_SOURCES.values()]

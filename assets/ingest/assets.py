@@ -1,10 +1,13 @@
-"""Ingest assets: one thin asset per source (staging/<source>), all made by one factory."""
+"""Ingest assets: one thin asset per staging table (staging/<source>), all made by one factory.
+
+A table's asset ingests its source's files and the tools' exports staged into it (survey
+exports into responses, calendars into meetings); those read the roster, so come after it."""
 
 import datetime as dt
 
 import dagster as dg
 
-from assets.ingest.contract import SOURCES, Source
+from assets.ingest.contract import SOURCES, Source, sources_staging_into
 from assets.ingest.expectations import validate_batch
 from assets.ingest.loader import ensure_tables, ingest_source
 from assets.resources import WarehouseResource
@@ -26,8 +29,9 @@ def _loaded_rows(con, source: Source, load_ids: list[str]):
 
 def _freshness(con, source: Source, settings) -> dg.AssetCheckResult:
     newest = con.execute(
-        "SELECT max(ingested_at) FROM ingest.files WHERE source = ? AND status = 'loaded'",
-        [source.name],
+        "SELECT max(ingested_at) FROM ingest.files "
+        "WHERE source IN (SELECT unnest(?)) AND status = 'loaded'",
+        [[s.name for s in sources_staging_into(source.name)]],
     ).fetchall()[0][0]
     now = dt.datetime.now(dt.UTC)
     age_days = None if newest is None else (now - newest).total_seconds() / 86400
@@ -45,11 +49,18 @@ def _freshness(con, source: Source, settings) -> dg.AssetCheckResult:
 
 
 def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
+    feeding = sources_staging_into(source.name)
+    files = ", ".join(f"landing/{s.folder}/{'|'.join(s.patterns)}" for s in feeding)
+    reads_roster = any(s.adapter for s in feeding)
+
     @dg.asset(
         key=staging_key(source),
         group_name="ingest",
         pool=WAREHOUSE_POOL,
-        description=f"Ingest landing/{source.folder}/{'|'.join(source.patterns)}: "
+        deps=[staging_key(SOURCES[name]) for name in ("participants", "matches")]
+        if reads_roster
+        else [],
+        description=f"Ingest {files}: "
         f"{source.description} Validated, de-duplicated, bad records quarantined.",
         check_specs=[
             dg.AssetCheckSpec(
@@ -70,7 +81,13 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         settings = warehouse.settings()
         with warehouse.connect() as con:
             ensure_tables(con)
-            results = ingest_source(con, source, settings.landing_dir, log=context.log.info)
+            results = [
+                result
+                for landing_source in feeding
+                for result in ingest_source(
+                    con, landing_source, settings.landing_dir, log=context.log.info
+                )
+            ]
             load_ids = con.execute(
                 "SELECT load_id FROM ingest.files WHERE path IN (SELECT unnest(?))",
                 [[r.path for r in results]],

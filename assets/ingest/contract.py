@@ -6,7 +6,7 @@ suites, the staging tables and the docs. Nothing else in the ingest layer names 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ColumnType = Literal["string", "text", "date", "timestamp", "integer", "number", "string_list"]
@@ -67,6 +67,15 @@ class Source:
     description: str = ""
     # cross-column rules: (reason column, SQL predicate over {column} names, TRUE when broken)
     row_rules: tuple[tuple[str, str], ...] = field(default=())
+    # A tool's export (not the contract's format): an adapter in assets/ingest/exports turns
+    # each file into the records of the source named by `stages_into`, staged in its table.
+    adapter: str | None = None
+    stages_into: str | None = None
+
+    @property
+    def table(self) -> str:
+        """The staging table its records go to: staging.<table>."""
+        return self.stages_into or self.name
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -238,3 +247,31 @@ INVITATIONS = Source(
 SOURCES: dict[str, Source] = {
     s.name: s for s in (PARTICIPANTS, MATCHES, MEETINGS, GOALS, RESPONSES, INVITATIONS)
 }
+
+# Exports of survey tools and calendars, mapped onto a contract source (docs/data_contract.md).
+SURVEY_EXPORTS = replace(
+    RESPONSES,
+    name="survey_exports",
+    folder="surveys/exports",
+    patterns=("*.csv", "*.xlsx"),
+    description="Survey tool exports (Qualtrics, Google Forms, SurveyMonkey, Microsoft Forms), "
+    "mapped onto responses by a file in surveys/mappings/.",
+    adapter="survey_export",
+    stages_into="responses",
+)
+CALENDAR = replace(
+    MEETINGS,
+    name="calendar",
+    patterns=("*.ics",),
+    description="iCalendar exports of mentoring meetings, expanded into meeting events.",
+    adapter="calendar",
+    stages_into="meetings",
+)
+EXPORTS: dict[str, Source] = {s.name: s for s in (SURVEY_EXPORTS, CALENDAR)}
+# Everything read from landing/: the contract's sources (one staging table each), then exports.
+LANDING_SOURCES: dict[str, Source] = {**SOURCES, **EXPORTS}
+
+
+def sources_staging_into(table: str) -> list[Source]:
+    """The landing sources whose records go to staging.<table>: its own files, then exports."""
+    return [s for s in LANDING_SOURCES.values() if s.table == table]

@@ -2,7 +2,8 @@
 
 The row rules (validation.py) decide what is quarantined; the suite is an independent gate
 over what was loaded: if a loaded batch fails it, a rule is missing and the check says which.
-GX 1.x has no Polars/DuckDB datasource, so batches are validated as pandas frames.
+GX 1.x has no Polars/DuckDB datasource, so batches are validated as pandas frames. GX takes
+seconds to import, so it is imported only when there is something to validate.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ import functools
 import logging
 from dataclasses import dataclass
 
-import great_expectations as gx
 import polars as pl
-from great_expectations import expectations as gxe
 
 from assets.ingest.contract import Source
 
@@ -36,8 +35,10 @@ class ValidationOutcome:
         }
 
 
-def expectations_for(source: Source) -> list[gxe.Expectation]:
-    found: list[gxe.Expectation] = []
+def expectations_for(source: Source) -> list:
+    from great_expectations import expectations as gxe
+
+    found = []
     for column in source.columns:
         name = column.name
         found.append(gxe.ExpectColumnToExist(column=name))
@@ -67,6 +68,8 @@ def expectations_for(source: Source) -> list[gxe.Expectation]:
 
 @functools.cache
 def _batch_definition(source_name: str):
+    import great_expectations as gx
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     data_source = context.data_sources.add_pandas(f"mentorpulse_{source_name}")
@@ -75,7 +78,9 @@ def _batch_definition(source_name: str):
 
 
 @functools.cache
-def suite_for(source: Source) -> gx.ExpectationSuite:
+def suite_for(source: Source):
+    import great_expectations as gx
+
     suite = gx.ExpectationSuite(name=f"{source.name}_contract")
     for expectation in expectations_for(source):
         suite.add_expectation(expectation)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.ingest.contract import SOURCES, Source
+from assets.ingest.contract import LANDING_SOURCES, Source
 
 IN_FLIGHT_SUFFIXES = (".part", ".tmp", ".crdownload")
 BOM = "\ufeff"
@@ -25,7 +25,14 @@ class LandedFile:
 
     @property
     def format(self) -> str:
+        """csv, jsonl, or the adapter reading a tool's export (its records come out as CSV's)."""
+        if self.source.adapter:
+            return self.source.adapter
         return "csv" if self.path.suffix.lower() == ".csv" else "jsonl"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.path.parents[len(Path(self.relative_path).parts) - 1]
 
     def stat_signature(self) -> tuple[int, int]:
         stat = self.path.stat()
@@ -52,7 +59,7 @@ def discover(landing_dir: Path, source: Source) -> list[LandedFile]:
 
 
 def discover_all(landing_dir: Path) -> list[LandedFile]:
-    return [f for source in SOURCES.values() for f in discover(landing_dir, source)]
+    return [f for source in LANDING_SOURCES.values() for f in discover(landing_dir, source)]
 
 
 def sha256_of(data: bytes) -> str:
@@ -89,10 +96,16 @@ def decode(data: bytes) -> str:
 @dataclass(frozen=True)
 class ParsedFile:
     """Records of one file: `_line`, `_raw`, `_malformed`, `_malformed_detail` and, for CSV,
-    one text column per header field. JSON fields are extracted later, in SQL."""
+    one text column per header field. JSON fields are extracted later, in SQL.
+
+    An export's adapter gives the contract's columns as CSV would, and may add
+    `_export_reason` / `_export_detail`: why it sets a record aside (a preview response, a
+    respondent not in the roster), which wins over the contract's rules."""
 
     frame: pl.DataFrame
     header: tuple[str, ...] = ()
+    unmapped: tuple[str, ...] = ()  # an export's columns no mapping names: reported, not loaded
+    note: str | None = None  # said of the file in ingest.files.message
 
 
 def parse(landed: LandedFile, text: str) -> ParsedFile:
@@ -113,18 +126,25 @@ def _parse_jsonl(text: str) -> ParsedFile:
     return ParsedFile(frame)
 
 
-def _parse_csv(text: str) -> ParsedFile:
+@dataclass(frozen=True)
+class CsvRecords:
+    """A CSV file's header rows, then each non-blank record: its fields, first line and text."""
+
+    header_rows: list[list[str]]
+    rows: list[list[str]]
+    starts: list[int]
+    raws: list[str]
+
+
+def read_csv(text: str, header_rows: int = 1) -> CsvRecords:
     lines = text.split("\n")
     reader = csv.reader(line + "\n" for line in lines)
-    try:
-        header = tuple(name.strip() for name in next(reader))
-    except StopIteration:
-        return ParsedFile(pl.DataFrame(), ())
     # The csv module is the RFC 4180 parser (quoted fields may span lines); this loop only
     # records where each record starts and ends.
-    starts, raws, rows = [], [], []
-    previous_end = reader.line_num
+    headers, starts, raws, rows = [], [], [], []
     try:
+        headers = [next(reader) for _ in range(header_rows)]
+        previous_end = reader.line_num
         for fields in reader:
             end = reader.line_num
             if not _is_blank(fields):
@@ -132,10 +152,21 @@ def _parse_csv(text: str) -> ParsedFile:
                 raws.append("\n".join(lines[previous_end:end]).rstrip("\r\n"))
                 rows.append(fields)
             previous_end = end
+    except StopIteration:
+        pass  # fewer rows than header rows: no records
     except csv.Error as error:
         raise FileProblem(
             "file:bad_csv", f"CSV cannot be parsed: {error}", reader.line_num
         ) from None
+    return CsvRecords(headers, rows, starts, raws)
+
+
+def _parse_csv(text: str) -> ParsedFile:
+    records = read_csv(text)
+    if not records.header_rows:
+        return ParsedFile(pl.DataFrame(), ())
+    header = tuple(name.strip() for name in records.header_rows[0])
+    starts, raws, rows = records.starts, records.raws, records.rows
     width = len(header)
     well_formed = [len(fields) == width for fields in rows]
     columns = {

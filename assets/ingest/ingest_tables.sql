@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS ingest.files (
 );
 COMMENT ON TABLE ingest.files IS 'One row per landed file seen (a file whose bytes change after ingest gets a second, rejected row). Invariant: rows_read = rows_loaded + rows_duplicate + rows_quarantined.';
 COMMENT ON COLUMN ingest.files.path IS 'Path of the file relative to landing/.';
-COMMENT ON COLUMN ingest.files.source IS 'Contract source: participants, matches, meetings, goals, responses or invitations.';
+COMMENT ON COLUMN ingest.files.source IS 'Contract source: participants, matches, meetings, goals, responses or invitations; or a tool''s export mapped onto one: survey_exports (into responses), calendar (into meetings).';
 COMMENT ON COLUMN ingest.files.sha256 IS 'SHA-256 of the file bytes; a file whose bytes match an earlier one is a duplicate_file.';
 COMMENT ON COLUMN ingest.files.bytes IS 'File size in bytes.';
 COMMENT ON COLUMN ingest.files.rows_read IS 'Records read (CSV data rows, non-blank JSONL lines); 0 for duplicate and unreadable files.';
@@ -52,9 +52,9 @@ CREATE TABLE IF NOT EXISTS ingest.quarantine (
 COMMENT ON TABLE ingest.quarantine IS 'One row per rejected record, with the rule it broke. A row with reason file:* stands for a whole unreadable file (line is where the problem is, when known).';
 COMMENT ON COLUMN ingest.quarantine.source IS 'Contract source of the file.';
 COMMENT ON COLUMN ingest.quarantine.path IS 'Path of the file relative to landing/.';
-COMMENT ON COLUMN ingest.quarantine.line IS '1-based line in the file where the record starts.';
+COMMENT ON COLUMN ingest.quarantine.line IS '1-based line in the file where the record starts (an Excel row; for a calendar, the line of the VEVENT its occurrence comes from).';
 COMMENT ON COLUMN ingest.quarantine.raw_text IS 'The record as it stands in the file, with personal fields (names, e-mails, notes, comments) replaced by [redacted]; the landing file keeps the original.';
-COMMENT ON COLUMN ingest.quarantine.reason IS 'The first rule broken: malformed, missing_field:<name>, bad_type:<name>, bad_value:<name>, conflicting_duplicate, schema:missing_column:<name>, or file:<rule> for a whole file.';
+COMMENT ON COLUMN ingest.quarantine.reason IS 'The first rule broken: malformed, missing_field:<name>, bad_type:<name>, bad_value:<name>, conflicting_duplicate, schema:missing_column:<name>, dropped:<status> or unmatched:<respondent|match> (tools'' exports), or file:<rule> for a whole file.';
 COMMENT ON COLUMN ingest.quarantine.detail IS 'What exactly was wrong, e.g. expected one of video|in_person|phone|chat, got zoom.';
 COMMENT ON COLUMN ingest.quarantine.quarantined_at IS 'When the record was quarantined.';
 COMMENT ON COLUMN ingest.quarantine.load_id IS 'The load of the file (ingest.files.load_id).';

@@ -1,4 +1,5 @@
-"""One generic, contract-driven loader for all six file kinds.
+"""One generic, contract-driven loader for all six file kinds (and tools' exports, which an
+adapter first turns into the records of one of them).
 
 Per file, one transaction writes the staging rows (typed, with lineage), the quarantined
 records and the ingest.files row, so a crash mid-file leaves no trace and the next run loads
@@ -17,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from assets.ingest.contract import SOURCES, Column, Source
+from assets.ingest.exports import RETRIED_RULES, read_export
 from assets.ingest.files import (
     FileProblem,
     LandedFile,
@@ -37,6 +39,7 @@ LINEAGE_COLUMNS = (
     ("_load_id", "VARCHAR"),
     ("_ingested_at", "TIMESTAMPTZ"),
     ("_record_hash", "VARCHAR"),
+    ("_source", "VARCHAR"),  # the landing source that loaded the row (e.g. calendar)
 )
 REDACTED = "[redacted]"
 
@@ -76,6 +79,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         columns = [f"{ident(c.name)} {c.sql_type}" for c in source.columns]
         columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS]
         con.execute(f"CREATE TABLE IF NOT EXISTS staging.{source.name} ({', '.join(columns)})")
+        for name, sql_type in LINEAGE_COLUMNS:  # lineage added since the table was made
+            con.execute(
+                f"ALTER TABLE staging.{source.name} ADD COLUMN IF NOT EXISTS {name} {sql_type}"
+            )
 
 
 # --- which files are new ----------------------------------------------------------------
@@ -122,10 +129,12 @@ def ingest_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResul
     data = landed.path.read_bytes()
     digest = sha256_of(data)
     size, mtime_ns = landed.stat_signature()
+    # A file rejected for a reason its mapping can fix is not remembered: it is tried again.
     earlier = con.execute(
-        "SELECT path, sha256 FROM ingest.files WHERE sha256 = ? OR path = ? "
+        "SELECT path, sha256 FROM ingest.files WHERE (sha256 = ? OR path = ?) AND load_id NOT IN "
+        "(SELECT load_id FROM ingest.quarantine WHERE reason IN (SELECT unnest(?))) "
         "ORDER BY (path = ?) DESC, ingested_at LIMIT 1",
-        [digest, landed.relative_path, landed.relative_path],
+        [digest, landed.relative_path, list(RETRIED_RULES), landed.relative_path],
     ).fetchall()
     earlier = earlier[0] if earlier else None
     if earlier == (landed.relative_path, digest):
@@ -156,7 +165,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResul
             )
         else:
             try:
-                parsed = parse(landed, decode(data))
+                if landed.source.adapter:
+                    parsed = read_export(con, landed, data)
+                else:
+                    parsed = parse(landed, decode(data))
             except FileProblem as problem:
                 result = load.reject(con, problem)
             else:
@@ -234,8 +246,10 @@ class _Load:
         )
 
     def load(self, con, parsed: ParsedFile) -> FileResult:
-        con.register("frame", parsed.frame)
-        is_csv = self.landed.format == "csv"
+        # _record tells records apart (the occurrences of one calendar series share a line)
+        con.register("frame", parsed.frame.with_row_index("_record"))
+        is_csv = self.landed.format != "jsonl"
+        is_export = self.source.adapter is not None
         # Only a CSV header can lack a column; a JSON record lacking a field is one bad record.
         missing = [
             c.name for c in self.source.required_columns if is_csv and c.name not in parsed.header
@@ -243,8 +257,8 @@ class _Load:
         if is_csv:
             self.unknown_fields = [
                 name for name in parsed.header if name and name not in _names(self.source)
-            ]
-            extraction = _csv_extraction(self.source, parsed.header)
+            ] + list(parsed.unmapped)
+            extraction = _csv_extraction(self.source, parsed.header, rebuild_raw=is_export)
         else:
             extraction = _json_extraction(self.source)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {_validated(self.source, extraction)}")
@@ -258,6 +272,11 @@ class _Load:
                     f"schema:missing_column:{missing[0]}",
                     "the header lacks required column(s): " + ", ".join(missing),
                 ],
+            )
+        if "_export_reason" in parsed.frame.columns:
+            con.execute(
+                "UPDATE _batch SET _reason = f._export_reason, _detail = f._export_detail "
+                "FROM frame AS f WHERE _batch._record = f._record AND f._export_reason IS NOT NULL"
             )
         self._classify_duplicates(con)
         con.execute(self._staging_insert())
@@ -292,7 +311,7 @@ class _Load:
                 f"rejected by rule schema:missing_column:{missing[0]}: header lacks "
                 + ", ".join(missing)
                 if missing
-                else None
+                else parsed.note
             ),
         )
         return self.record_file(con, result)
@@ -319,15 +338,15 @@ class _Load:
                 _detail = c.conflict_detail
             FROM (
                 WITH ranked AS (
-                    SELECT _line, _record_hash, {keys},
+                    SELECT _record, _record_hash, {keys},
                            row_number() OVER w AS nth,
                            first(_record_hash) OVER w AS first_hash,
                            first(_line) OVER w AS first_line
                     FROM _batch WHERE _reason IS NULL
-                    WINDOW w AS (PARTITION BY {keys} ORDER BY _line
+                    WINDOW w AS (PARTITION BY {keys} ORDER BY _record
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
                 )
-                SELECT r._line,
+                SELECT r._record,
                     CASE WHEN s._record_hash IS NOT NULL OR r.nth > 1 THEN 'duplicate'
                          ELSE 'load' END AS outcome,
                     CASE
@@ -341,9 +360,9 @@ class _Load:
                                  || ' as line ' || r.first_line
                                  || ' of this file, with different content'
                     END AS conflict_detail
-                FROM ranked r LEFT JOIN staging.{source.name} s ON {join}
+                FROM ranked r LEFT JOIN staging.{source.table} s ON {join}
             ) c
-            WHERE _batch._line = c._line
+            WHERE _batch._record = c._record
             """
         )
 
@@ -358,9 +377,10 @@ class _Load:
             literal(self.load_id),
             f"TIMESTAMPTZ {literal(self.at.isoformat())}",
             "_record_hash",
+            literal(source.name),
         ]
         return (
-            f"INSERT INTO staging.{source.name} ({', '.join(names)}) "
+            f"INSERT INTO staging.{source.table} ({', '.join(names)}) "
             f"SELECT {', '.join(values)} FROM _batch WHERE _outcome = 'load' ORDER BY _line"
         )
 
@@ -412,12 +432,12 @@ def _json_extraction(source: Source) -> str:
             redacted = f"regexp_replace({redacted}, {pattern}, {replacement}, 'g')"
     return f"""
         WITH doc AS (
-            SELECT _line, _raw, CASE WHEN json_valid(_raw) THEN _raw::JSON END AS _json
+            SELECT _record, _line, _raw, CASE WHEN json_valid(_raw) THEN _raw::JSON END AS _json
             FROM frame
         ), obj AS (
             SELECT *, CASE WHEN json_type(_json) = 'OBJECT' THEN _json END AS _obj FROM doc
         )
-        SELECT _line, _raw, _obj,
+        SELECT _record, _line, _raw, _obj,
             _obj IS NULL AS _malformed,
             CASE WHEN _json IS NULL THEN 'not valid JSON'
                  WHEN _obj IS NULL THEN 'a JSON ' || lower(json_type(_json)) || ', not an object'
@@ -436,8 +456,11 @@ def _csv_quoted(expr: str) -> str:
     )
 
 
-def _csv_extraction(source: Source, header: tuple[str, ...]) -> str:
-    """CSV records: each contract column's text (NULL when the header lacks it)."""
+def _csv_extraction(source: Source, header: tuple[str, ...], rebuild_raw: bool = False) -> str:
+    """CSV records: each contract column's text (NULL when the header lacks it).
+
+    `rebuild_raw`: the published text of every record is rebuilt from its contract columns
+    (personal ones redacted) — an export's own record may hold anything its tool collected."""
     fields = []
     for column in source.columns:
         raw = ident(column.name) if column.name in header else "NULL::VARCHAR"
@@ -450,20 +473,21 @@ def _csv_extraction(source: Source, header: tuple[str, ...]) -> str:
                 f"lambda x: x <> '') AS {ident(column.name + '__list')}"
             )
     personal = [c.name for c in source.columns if c.identifies_a_person and c.name in header]
-    if personal:
+    if personal or rebuild_raw:
         rebuilt = " || ',' || ".join(
             literal(REDACTED) if name in personal else _csv_quoted(ident(name)) for name in header
         )
         any_personal = " OR ".join(f"NULLIF({ident(n)}, '') IS NOT NULL" for n in personal)
+        rebuild_when = "TRUE" if rebuild_raw else any_personal
         redacted = f"""CASE
             WHEN _malformed THEN '[redacted: ' || _malformed_detail
                  || '; the record may hold personal data: see the landing file]'
-            WHEN {any_personal} THEN {rebuilt}
+            WHEN {rebuild_when} THEN {rebuilt}
             ELSE _raw END"""
     else:
         redacted = "_raw"
     return f"""
-        SELECT _line, _raw, NULL::JSON AS _obj, _malformed, _malformed_detail,
+        SELECT _record, _line, _raw, NULL::JSON AS _obj, _malformed, _malformed_detail,
             {redacted} AS _raw_redacted,
             {", ".join(fields)}
         FROM frame

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assets.ingest.contract import SOURCES
+from assets.ingest.contract import SOURCES, sources_staging_into
 
 
 @dataclass(frozen=True)
@@ -44,20 +44,22 @@ def _known_match_references(table: str) -> DataCheck:
     )
 
 
-def _reconciliation(source: str) -> DataCheck:
+def _reconciliation(table: str) -> DataCheck:
+    # Every source staging into the table (its own files and tools' exports), load by load.
+    sources = ", ".join(f"'{s.name}'" for s in sources_staging_into(table))
     return DataCheck(
-        f"staging.{source}",
+        f"staging.{table}",
         "nothing_lost",
         "Per file: rows_read = loaded + duplicate + quarantined, and staging and quarantine "
         "hold exactly the rows ingest.files counts.",
         f"""WITH staged AS (
-                SELECT _source_path AS path, count(*) AS n FROM staging.{source} GROUP BY ALL),
+                SELECT _load_id AS load_id, count(*) AS n FROM staging.{table} GROUP BY ALL),
             quarantined AS (
-                SELECT path, count(*) AS n FROM ingest.quarantine
-                WHERE source = '{source}' AND reason NOT LIKE 'file:%' GROUP BY ALL)
+                SELECT load_id, count(*) AS n FROM ingest.quarantine
+                WHERE source IN ({sources}) AND reason NOT LIKE 'file:%' GROUP BY ALL)
             SELECT count(*), string_agg(f.path, ', ') FROM ingest.files AS f
-            LEFT JOIN staged AS s USING (path) LEFT JOIN quarantined AS q USING (path)
-            WHERE f.source = '{source}' AND f.status <> 'duplicate_file' AND (
+            LEFT JOIN staged AS s USING (load_id) LEFT JOIN quarantined AS q USING (load_id)
+            WHERE f.source IN ({sources}) AND f.status <> 'duplicate_file' AND (
                 f.rows_read <> f.rows_loaded + f.rows_duplicate + f.rows_quarantined
                 OR coalesce(s.n, 0) <> f.rows_loaded OR coalesce(q.n, 0) <> f.rows_quarantined)""",
         blocking=True,
@@ -93,7 +95,7 @@ _OUTSIDE_WINDOW = """
            OR m.meeting_date > least(coalesce(k.ended_on, getvariable('as_of')), getvariable('as_of')))"""
 
 CHECKS: list[DataCheck] = [
-    *(_reconciliation(source) for source in SOURCES),
+    *(_reconciliation(table) for table in SOURCES),
     _unique("core.matches", "match_id"),
     _unique("core.participants", "participant_key"),
     _unique("core.meetings", "meeting_id"),

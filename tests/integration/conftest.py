@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from assets.settings import Settings, load_settings
-from sample_data.generator import DEFAULT_END_DATE, generate
+from sample_data.generator import DEFAULT_END_DATE
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,6 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     data_dir = tmp_path_factory.mktemp("demo") / "data"
     env = demo_env(data_dir)
-    generate(data_dir / "landing", profile="demo")
-    completed = run_cli(env, "run")
+    completed = run_cli(env, "demo")
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     return DemoRun(load_settings(env), env, completed.stdout)

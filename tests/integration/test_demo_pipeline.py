@@ -7,6 +7,9 @@ import csv
 import json
 import re
 import shutil
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -239,3 +242,32 @@ def test_bad_setting_is_a_clear_error(tmp_path: Path):
 def test_every_source_has_a_published_file_row(demo_run: DemoRun):
     sources = {s for (s,) in demo_run.published("SELECT DISTINCT source FROM ingest.files")}
     assert {"participants", "matches", "meetings", "goals", "responses", "invitations"} <= sources
+
+
+def test_demo_runs_twice(demo_run: DemoRun):
+    """The second demo finds the sample data in place, loads nothing new and recomputes."""
+    files_before = demo_run.published("SELECT count(*) FROM ingest.files")
+    again = run_cli(demo_run.env, "demo")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "not generating again" in again.stdout
+    assert "No new files" in again.stdout
+    assert demo_run.published("SELECT count(*) FROM ingest.files") == files_before
+
+
+def test_serve_offers_the_dashboards_on_loopback(demo_run: DemoRun):
+    mentorpulse = Path(sys.executable).with_name("mentorpulse")
+    server = subprocess.Popen(
+        [str(mentorpulse), "serve", "--port", "0"],
+        env=demo_run.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = server.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        with urllib.request.urlopen(url + "overview.html", timeout=10) as response:
+            assert response.status == 200
+            assert "data as of" in response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

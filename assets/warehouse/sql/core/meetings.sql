@@ -1,6 +1,9 @@
 -- The meeting fold: for each meeting, its events seen by D in event order
 -- (occurred_at, then event_id). The last event decides status and match; the start is the
 -- scheduled_start of the last event that has one.
+-- Meetings read from calendars (_source 'calendar', docs/data_contract.md) have no logged
+-- outcome: one still scheduled counts as held once its end has passed by the end of D, and
+-- one whose match has a logged meeting on the same local date is left out (the log wins).
 CREATE OR REPLACE TABLE core.meetings AS
 WITH seen AS (
     SELECT *
@@ -29,27 +32,46 @@ event_span AS (
            max(occurred_at) AS last_event_at
     FROM seen
     GROUP BY meeting_id
+),
+folded AS (
+    SELECT
+        e.meeting_id,
+        e.match_id,
+        CASE
+            WHEN e.event_type = 'rescheduled' THEN 'scheduled'
+            -- a calendar records plans, not outcomes: held once its end has passed by D's end
+            WHEN e._source IS NOT DISTINCT FROM 'calendar' AND e.event_type = 'scheduled'
+                 AND s.scheduled_start + to_minutes(coalesce(d.duration_minutes, 0))
+                     <= timezone(getvariable('timezone'), CAST(getvariable('as_of') + 1 AS TIMESTAMP))
+                THEN 'completed'
+            ELSE e.event_type
+        END AS status,
+        s.scheduled_start AS start_at,
+        CAST(timezone(getvariable('timezone'), s.scheduled_start) AS DATE) AS meeting_date,
+        CAST(d.duration_minutes AS INTEGER) AS duration_minutes,
+        e.channel,
+        CAST(span.event_count AS INTEGER) AS event_count,
+        span.first_event_at,
+        span.last_event_at,
+        e._source IS NOT DISTINCT FROM 'calendar' AS from_calendar
+    FROM last_event AS e
+    JOIN event_span AS span USING (meeting_id)
+    LEFT JOIN last_start AS s USING (meeting_id)
+    LEFT JOIN last_duration AS d USING (meeting_id)
 )
-SELECT
-    e.meeting_id,
-    e.match_id,
-    CASE e.event_type WHEN 'rescheduled' THEN 'scheduled' ELSE e.event_type END AS status,
-    s.scheduled_start AS start_at,
-    CAST(timezone(getvariable('timezone'), s.scheduled_start) AS DATE) AS meeting_date,
-    CAST(d.duration_minutes AS INTEGER) AS duration_minutes,
-    e.channel,
-    CAST(span.event_count AS INTEGER) AS event_count,
-    span.first_event_at,
-    span.last_event_at
-FROM last_event AS e
-JOIN event_span AS span USING (meeting_id)
-LEFT JOIN last_start AS s USING (meeting_id)
-LEFT JOIN last_duration AS d USING (meeting_id);
+SELECT * EXCLUDE (from_calendar)
+FROM folded AS f
+-- one meeting in both a calendar and the log is counted once: the log's (it has the outcome)
+WHERE NOT (f.from_calendar AND EXISTS (
+    SELECT 1 FROM folded AS logged
+    WHERE NOT logged.from_calendar AND logged.match_id = f.match_id
+      AND logged.meeting_date = f.meeting_date
+));
 
-COMMENT ON TABLE core.meetings IS 'One row per meeting with an event seen by the as-of date: the fold of its events in event order (occurred_at, then event_id).';
+COMMENT ON TABLE core.meetings IS 'One row per meeting with an event seen by the as-of date: the fold of its events in event order (occurred_at, then event_id). A meeting read from a calendar is left out when its match has a logged meeting on the same local date.';
 COMMENT ON COLUMN core.meetings.meeting_id IS 'Meeting identifier.';
 COMMENT ON COLUMN core.meetings.match_id IS 'Match of the last event.';
-COMMENT ON COLUMN core.meetings.status IS 'Type of the last event: scheduled (also for rescheduled), completed, cancelled or no_show.';
+COMMENT ON COLUMN core.meetings.status IS 'Type of the last event: scheduled (also for rescheduled), completed, cancelled or no_show; a calendar meeting still scheduled whose end has passed by the end of the as-of date is completed.';
 COMMENT ON COLUMN core.meetings.start_at IS 'scheduled_start of the last event that has one.';
 COMMENT ON COLUMN core.meetings.meeting_date IS 'Local date of start_at in the program time zone; NULL when no event gave a start (such a meeting counts nowhere).';
 COMMENT ON COLUMN core.meetings.duration_minutes IS 'duration_minutes of the last event that has one.';

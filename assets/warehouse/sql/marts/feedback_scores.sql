@@ -22,30 +22,47 @@ answers AS (
     INTO NAME item VALUE answer
 ),
 
-item_groups AS (
+respondent_groups AS (
+    -- Each respondent's answers per group: the respondent is part of every grouping set, so
+    -- one row here is one respondent of one group (the same person counts once in a rollup
+    -- even with two matches in it). Sums are exact integers: the same bits in any order.
     SELECT
         program,
         CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
         survey_id,
         CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
         item,
-        count(answer) AS n,
-        count(DISTINCT respondent_key) AS n_respondents,
-        avg(answer) AS mean,
-        -- Sample standard deviation from exact integer sums: the same bits whatever the order
-        -- the answers arrive in (a floating-point running sum is not).
-        sqrt(
-            (count(answer) * sum(answer * answer) - sum(answer) * sum(answer))
-            / (count(answer) * (count(answer) - 1))
-        ) AS sd,
-        count(*) FILTER (WHERE answer >= 4) / count(answer) AS top2_share
+        count(*) AS answers,
+        sum(answer) AS answer_sum,
+        sum(answer * answer) AS answer_square_sum,
+        count(*) FILTER (WHERE answer >= 4) AS top2_answers
     FROM answers
     GROUP BY GROUPING SETS (
-        (program, cohort, survey_id, role, item),
-        (program, survey_id, role, item),
-        (program, cohort, survey_id, item),
-        (program, survey_id, item)
+        (program, cohort, survey_id, role, item, respondent_key),
+        (program, survey_id, role, item, respondent_key),
+        (program, cohort, survey_id, item, respondent_key),
+        (program, survey_id, item, respondent_key)
     )
+),
+
+item_groups AS (
+    SELECT
+        program,
+        cohort,
+        survey_id,
+        role,
+        item,
+        CAST(sum(answers) AS BIGINT) AS n,
+        count(*) AS n_respondents,
+        sum(answer_sum) / sum(answers) AS mean,
+        -- sample standard deviation: sqrt((n*sum(x^2) - sum(x)^2) / (n*(n-1)))
+        sqrt(
+            (sum(answers) * sum(answer_square_sum) - sum(answer_sum) * sum(answer_sum))
+            / (sum(answers) * (sum(answers) - 1))
+        ) AS sd,
+        sum(top2_answers) / sum(answers) AS top2_share
+    FROM respondent_groups
+    GROUP BY ALL
 )
 
 SELECT

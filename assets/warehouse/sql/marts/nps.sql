@@ -11,24 +11,40 @@ WITH nps_answers AS (
     WHERE r.nps IS NOT NULL
 ),
 
-nps_groups AS (
+respondent_groups AS (
+    -- One row per respondent of each group (the respondent is in every grouping set), so a
+    -- person with two matches in a rollup counts once, without count(DISTINCT).
     SELECT
         program,
         CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
         survey_id,
         CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
-        count(answer) AS n,
-        count(DISTINCT respondent_key) AS n_respondents,
+        count(*) AS answers,
         count(*) FILTER (WHERE answer >= 9) AS promoters,
         count(*) FILTER (WHERE answer BETWEEN 7 AND 8) AS passives,
         count(*) FILTER (WHERE answer <= 6) AS detractors
     FROM nps_answers
     GROUP BY GROUPING SETS (
-        (program, cohort, survey_id, role),
-        (program, survey_id, role),
-        (program, cohort, survey_id),
-        (program, survey_id)
+        (program, cohort, survey_id, role, respondent_key),
+        (program, survey_id, role, respondent_key),
+        (program, cohort, survey_id, respondent_key),
+        (program, survey_id, respondent_key)
     )
+),
+
+nps_groups AS (
+    SELECT
+        program,
+        cohort,
+        survey_id,
+        role,
+        CAST(sum(answers) AS BIGINT) AS n,
+        count(*) AS n_respondents,
+        CAST(sum(promoters) AS BIGINT) AS promoters,
+        CAST(sum(passives) AS BIGINT) AS passives,
+        CAST(sum(detractors) AS BIGINT) AS detractors
+    FROM respondent_groups
+    GROUP BY ALL
 ),
 
 scored AS (

@@ -1,0 +1,224 @@
+"""Survey tools' exports read as they come: each tool's header layout, records as texts.
+
+Every reader gives an `ExportTable`: one `ExportColumn` per column (how a mapping names it,
+whether it is a question or the tool's own metadata) and a frame with `_line`, `_raw`,
+`_malformed`, `_malformed_detail` and one text column per export column (`c0`, `c1`, ...:
+question texts repeat and run long, so the frame does not use them as names).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from assets.ingest.files import FileProblem, decode, read_csv
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    name: str  # what a mapping calls it (whitespace collapsed)
+    text: str  # its question text; the same as name except for Qualtrics' field IDs
+    question: bool  # a question (else metadata of the tool: dates, IP address, ...)
+    timezone: str | None = None  # the zone the tool wrote this column's times in, if it says
+
+    @property
+    def header(self) -> str:
+        """The column as its header fingerprint sees it."""
+        return self.name if self.text == self.name else f"{self.name}: {self.text}"
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    columns: tuple[ExportColumn, ...]
+    frame: pl.DataFrame
+
+    def position(self, name: str) -> int | None:
+        """Where the column a mapping names is (by name or, for Qualtrics, question text)."""
+        wanted = normalised(name)
+        for i, column in enumerate(self.columns):
+            if wanted in (column.name, column.text):
+                return i
+        return None
+
+
+def normalised(text: str) -> str:
+    """Header text as mappings match it: line breaks and runs of spaces become one space."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _frame(width: int, rows: list[list[str]], starts: list[int], raws: list[str]) -> pl.DataFrame:
+    """The records as texts; a row with another number of fields than the header is malformed."""
+    well_formed = [len(fields) == width for fields in rows]
+    return pl.DataFrame(
+        {
+            "_line": starts,
+            "_raw": raws,
+            "_malformed": [not ok for ok in well_formed],
+            "_malformed_detail": [
+                None if ok else f"expected {width} fields, found {len(fields)}"
+                for fields, ok in zip(rows, well_formed, strict=True)
+            ],
+            **{
+                f"c{i}": [
+                    fields[i] if ok else None for fields, ok in zip(rows, well_formed, strict=True)
+                ]
+                for i in range(width)
+            },
+        },
+        schema_overrides={"_line": pl.Int64, **{f"c{i}": pl.String for i in range(width)}},
+    )
+
+
+def _csv_table(
+    data: bytes, header_rows: int, columns: Callable[[list[list[str]]], list[ExportColumn]]
+):
+    records = read_csv(decode(data), header_rows)
+    if len(records.header_rows) < header_rows:
+        raise FileProblem(
+            "file:no_records", f"the export has fewer than its tool's {header_rows} header rows"
+        )
+    described = columns(records.header_rows)
+    frame = _frame(len(described), records.rows, records.starts, records.raws)
+    return ExportTable(tuple(described), frame)
+
+
+# --- Qualtrics: field IDs, question texts, ImportId JSON ------------------------------------
+
+
+def _qualtrics_columns(header_rows: list[list[str]]) -> list[ExportColumn]:
+    ids, texts, imports = header_rows
+    columns = []
+    for i, field_id in enumerate(ids):
+        try:
+            meta = json.loads(imports[i]) if i < len(imports) else {}
+        except json.JSONDecodeError:
+            meta = {}
+        meta = meta if isinstance(meta, dict) else {}
+        columns.append(
+            ExportColumn(
+                name=normalised(field_id),
+                text=normalised(texts[i]) if i < len(texts) else normalised(field_id),
+                question=str(meta.get("ImportId", "")).startswith("QID"),
+                timezone=meta.get("timeZone"),
+            )
+        )
+    return columns
+
+
+def read_qualtrics(data: bytes) -> ExportTable:
+    return _csv_table(data, 3, _qualtrics_columns)
+
+
+# --- Google Forms: one row of question texts ------------------------------------------------
+
+GOOGLE_FORMS_METADATA = {"Timestamp", "Email Address", "Email address", "Score"}
+
+
+def _google_forms_columns(header_rows: list[list[str]]) -> list[ExportColumn]:
+    names = [normalised(text) for text in header_rows[0]]
+    return [ExportColumn(name, name, name not in GOOGLE_FORMS_METADATA) for name in names]
+
+
+def read_google_forms(data: bytes) -> ExportTable:
+    return _csv_table(data, 1, _google_forms_columns)
+
+
+# --- SurveyMonkey: questions, then sub-answers ("Response", matrix rows) ---------------------
+
+SURVEYMONKEY_METADATA = {
+    "Respondent ID",
+    "Collector ID",
+    "Start Date",
+    "End Date",
+    "IP Address",
+    "Email Address",
+    "First Name",
+    "Last Name",
+    "Custom Data 1",
+}
+SURVEYMONKEY_WHOLE_ANSWER = {"", "Response", "Open-Ended Response"}
+
+
+def _surveymonkey_columns(header_rows: list[list[str]]) -> list[ExportColumn]:
+    questions, answers = header_rows
+    columns, question = [], ""
+    for i, text in enumerate(questions):
+        # A question with several answer columns (a matrix) names only the first of them.
+        question = normalised(text) or question
+        answer = normalised(answers[i]) if i < len(answers) else ""
+        name = question if answer in SURVEYMONKEY_WHOLE_ANSWER else f"{question} - {answer}"
+        columns.append(ExportColumn(name, name, question not in SURVEYMONKEY_METADATA))
+    return columns
+
+
+def read_surveymonkey(data: bytes) -> ExportTable:
+    return _csv_table(data, 2, _surveymonkey_columns)
+
+
+# --- Microsoft Forms: an Excel workbook, one header row -------------------------------------
+
+MICROSOFT_FORMS_METADATA = {
+    "ID",
+    "Start time",
+    "Completion time",
+    "Email",
+    "Name",
+    "Last modified time",
+    "Total points",
+    "Quiz feedback",
+}
+EXCEL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime(EXCEL_TIME_FORMAT)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _csv_line(fields: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(fields)
+    return out.getvalue()
+
+
+def read_microsoft_forms(data: bytes) -> ExportTable:
+    """The first sheet; `_line` is the row number and `_raw` the row's cells as CSV."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError) as error:
+        raise FileProblem("file:bad_excel", f"not a readable Excel workbook: {error}") from None
+    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(v.strip() for v in row)]
+    if not numbered:
+        raise FileProblem("file:empty", "the workbook's first sheet is empty")
+    (_, header), records = numbered[0], numbered[1:]
+    width = len(header)
+    cells = [(row + [""] * width)[:width] for _, row in records]  # a sheet's rows vary in length
+    names = [normalised(text) for text in header]
+    columns = [ExportColumn(name, name, name not in MICROSOFT_FORMS_METADATA) for name in names]
+    frame = _frame(width, cells, [n for n, _ in records], [_csv_line(row) for row in cells])
+    return ExportTable(tuple(columns), frame)
+
+
+READERS: dict[str, Callable[[bytes], ExportTable]] = {
+    "qualtrics": read_qualtrics,
+    "google_forms": read_google_forms,
+    "surveymonkey": read_surveymonkey,
+    "microsoft_forms": read_microsoft_forms,
+}

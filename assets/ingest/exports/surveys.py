@@ -1,0 +1,287 @@
+"""The survey export adapter: a tool's export and its mapping -> records of `responses`.
+
+The export is read as its tool lays it out (survey_tools.py), its header is checked against
+the one last accepted for the mapping, and each record becomes the contract's columns as text:
+answer labels turned into scores, the submission time into ISO-8601, the respondent and match
+found in the roster. The generic loader then validates, de-duplicates and stages them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import duckdb
+import polars as pl
+
+from assets.ingest.contract import SCORE_ITEMS
+from assets.ingest.exports.lookups import ROSTER_CTES, active_on, chosen_match, run_settings
+from assets.ingest.exports.mappings import Mapping, mapping_for
+from assets.ingest.exports.survey_tools import READERS, ExportTable
+from assets.ingest.files import FileProblem, LandedFile, ParsedFile
+
+IDENTITY_COLUMNS = ("response_id", "survey_id", "instrument", "respondent_id", "match_id", "role")
+# Qualtrics' Status (Response Type): only live responses count; the rest are set aside.
+QUALTRICS_KEPT_STATUS = ("ip address", "0")
+QUALTRICS_DROPPED_STATUS = {
+    "survey preview": "dropped:preview",
+    "1": "dropped:preview",
+    "survey test": "dropped:test",
+    "2": "dropped:test",
+    "spam": "dropped:spam",
+    "8": "dropped:spam",
+}
+HEADERS_TABLE = """
+CREATE TABLE IF NOT EXISTS staging.export_headers (
+    mapping VARCHAR NOT NULL,       -- the mapping file, relative to landing/
+    fingerprint VARCHAR NOT NULL,   -- sha256 of the header, column by column
+    header VARCHAR[] NOT NULL,
+    path VARCHAR NOT NULL,          -- the export that brought this header
+    accepted_at TIMESTAMPTZ NOT NULL
+)"""
+
+
+def read_survey_export(
+    con: duckdb.DuckDBPyConnection, landed: LandedFile, data: bytes
+) -> ParsedFile:
+    mapping = mapping_for(landed)
+    table = READERS[mapping.tool](data)
+    if table.frame.height == 0:
+        raise FileProblem("file:no_records", "the export has no responses (header only)")
+    drift_note = _check_header(con, mapping, table)
+    _, program_timezone = run_settings(con)
+    records = _texts(mapping, table, program_timezone)
+    frame = _with_roster(con, mapping, records)
+    _remember_header(con, mapping, table, landed.relative_path)
+
+    used = mapping.named_columns()
+    unmapped = tuple(
+        column.header
+        for column in table.columns
+        if column.question and column.name not in used and column.text not in used
+    )
+    notes = [f"mapped by {mapping.path}"]
+    if unmapped:
+        notes.append(f"{len(unmapped)} unmapped question(s), not loaded: " + "; ".join(unmapped))
+    if drift_note:
+        notes.append(drift_note)
+    header = (*IDENTITY_COLUMNS, "submitted_at", *sorted(set(mapping.items.values())))
+    return ParsedFile(frame, header, unmapped, ". ".join(notes))
+
+
+# --- the header: every column the mapping names is there, and nothing changed unnoticed --------
+
+
+def _fingerprint(header: list[str]) -> str:
+    return hashlib.sha256("\x1f".join(header).encode()).hexdigest()
+
+
+def _shown(text: str) -> str:
+    """A column for a message: long question texts keep their start and their end."""
+    return repr(text if len(text) <= 90 else f"{text[:30]}...{text[-55:]}")
+
+
+def _reworded(old: str, new: str) -> str:
+    """Old text -> the new one from the first word that differs."""
+    differs_at = len(os.path.commonprefix([old, new]))
+    word = old.rfind(" ", 0, differs_at) + 1
+    return f"reworded {_shown(old)} -> {_shown(('...' if word else '') + new[word:])}"
+
+
+def header_changes(old: list[str], new: list[str]) -> list[str]:
+    """What changed between two headers: columns reworded (same place), added, removed."""
+    added = [h for h in new if h not in old]
+    removed = [h for h in old if h not in new]
+    reworded = [(o, n) for o, n in zip(old, new, strict=False) if o in removed and n in added]
+    changes = [_reworded(o, n) for o, n in reworded]
+    changes += [f"added {_shown(h)}" for h in added if h not in {n for _, n in reworded}]
+    changes += [f"removed {_shown(h)}" for h in removed if h not in {o for o, _ in reworded}]
+    return changes or ["columns reordered"]
+
+
+def _check_header(con, mapping: Mapping, table: ExportTable) -> str | None:
+    """Reject (file:header_drift) a header that lacks a column the mapping names, or that
+    differs from the one last accepted for this mapping, unless the mapping allows drift;
+    returns a note on the drift allowed."""
+    missing = [name for name in mapping.named_columns() if table.position(name) is None]
+    identity_missing = [name for name in missing if name not in mapping.items]
+    problems = []
+    if missing:
+        problems.append("not in the header: " + ", ".join(_shown(m) for m in missing))
+    con.execute(HEADERS_TABLE)
+    header = [column.header for column in table.columns]
+    accepted = con.execute(
+        "SELECT fingerprint, header, path FROM staging.export_headers WHERE mapping = ? "
+        "ORDER BY accepted_at DESC LIMIT 1",
+        [mapping.path],
+    ).fetchall()
+    if accepted and accepted[0][0] != _fingerprint(header):
+        _, old_header, old_path = accepted[0]
+        changes = "; ".join(header_changes(old_header, header))
+        problems.append(f"header changed since {old_path}: {changes}")
+    if not problems:
+        return None
+    message = f"header drift against {mapping.path}: " + ". ".join(problems)
+    if identity_missing or not mapping.allow_header_drift:
+        raise FileProblem(
+            "file:header_drift",
+            message + ". Fix the mapping (or set allow_header_drift = true), then touch the file",
+        )
+    return message + " (allowed by the mapping; missing items are left blank)"
+
+
+def _remember_header(con, mapping: Mapping, table: ExportTable, path: str) -> None:
+    header = [column.header for column in table.columns]
+    con.execute(
+        "INSERT INTO staging.export_headers SELECT ?, ?, ?, ?, now() WHERE ? IS DISTINCT FROM "
+        "(SELECT fingerprint FROM staging.export_headers WHERE mapping = ? "
+        " ORDER BY accepted_at DESC LIMIT 1)",
+        [mapping.path, _fingerprint(header), header, path, _fingerprint(header), mapping.path],
+    ).fetchall()
+
+
+# --- each record as the contract's texts ----------------------------------------------------
+
+
+def _column(table: ExportTable, name: str | None) -> pl.Expr:
+    position = None if name is None else table.position(name)
+    return pl.lit(None, pl.String) if position is None else pl.col(f"c{position}")
+
+
+def _blank_is_null(expr: pl.Expr) -> pl.Expr:
+    trimmed = expr.str.strip_chars()
+    return pl.when(trimmed == "").then(None).otherwise(trimmed)
+
+
+def _score(expr: pl.Expr, labels: dict[str, int]) -> pl.Expr:
+    """An answer label as its score; any other answer as given (the loader judges it)."""
+    label = expr.str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
+    scores = {name: str(score) for name, score in labels.items()}
+    return label.replace_strict(scores, default=expr, return_dtype=pl.String)
+
+
+def _timestamp(expr: pl.Expr, time_format: str, timezone: str) -> pl.Expr:
+    """The tool's local time, read with the mapping's pattern in its zone (a value that does
+    not fit stays as given, so the loader quarantines it as bad_type:submitted_at)."""
+    parsed = (
+        expr.str.strip_chars()
+        .str.strptime(pl.Datetime("us"), time_format, strict=False)
+        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+    )
+    return pl.coalesce(parsed.dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), expr)
+
+
+def _texts(mapping: Mapping, table: ExportTable, program_timezone: str) -> pl.DataFrame:
+    submitted_position = table.position(mapping.submitted_column)
+    timezone = mapping.timezone or table.columns[submitted_position].timezone or program_timezone
+    submitted = _column(table, mapping.submitted_column)
+    items = {}
+    for name, item in mapping.items.items():
+        answer = _column(table, name)
+        items[item] = _score(answer, mapping.labels) if item in SCORE_ITEMS else answer
+    status = _column(table, "Status" if mapping.tool == "qualtrics" else None)
+    status_key = status.str.strip_chars().str.to_lowercase()
+    return table.frame.with_row_index("_record").select(
+        "_record",
+        "_line",
+        "_raw",
+        "_malformed",
+        "_malformed_detail",
+        _column(table, mapping.response_id_column).alias("given_response_id"),
+        _blank_is_null(_column(table, mapping.respondent_column)).alias("respondent"),
+        _blank_is_null(_column(table, mapping.match_column)).alias("given_match_id"),
+        _timestamp(submitted, mapping.time_format, timezone).alias("submitted_at"),
+        submitted.alias("submitted_text"),
+        *(expr.alias(item) for item, expr in items.items()),
+        pl.when(status_key.is_null() | status_key.is_in(QUALTRICS_KEPT_STATUS))
+        .then(None)
+        .otherwise(
+            status_key.replace_strict(
+                QUALTRICS_DROPPED_STATUS, default="dropped:status", return_dtype=pl.String
+            )
+        )
+        .alias("dropped"),
+        status.alias("status"),
+    )
+
+
+def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
+    """Respondent (by e-mail or id), match and role from the roster; the records the roster
+    cannot place get a reason (unmatched:respondent, unmatched:match), as do dropped ones."""
+    con.register("export_records", records)
+    by_email = mapping.respondent_by == "email"
+    respondent_id = (
+        "CASE WHEN e.people = 1 THEN e.participant_id END" if by_email else "r.respondent"
+    )
+    role_of = "CASE WHEN m.mentor_id = r.respondent_id THEN 'mentor' ELSE 'mentee' END"
+    items = ", ".join(f'r."{item}"' for item in sorted(set(mapping.items.values())))
+    resolved = con.sql(
+        f"""
+        WITH {ROSTER_CTES},
+        respondents AS (
+            SELECT r.*, {respondent_id} AS respondent_id, e.people AS people_with_email,
+                CAST(timezone(getvariable('timezone'), TRY_CAST(r.submitted_at AS TIMESTAMPTZ))
+                     AS DATE) AS submitted_on
+            FROM export_records AS r
+            LEFT JOIN people_by_email AS e ON $by_email AND e.email = lower(r.respondent)
+        ),
+        chosen AS ({
+            chosen_match(f'''
+                SELECT r._record, m.match_id, {role_of} AS role,
+                    coalesce({active_on("r.submitted_on")}, FALSE) AS active
+                FROM respondents AS r
+                JOIN roster_matches AS m ON r.respondent_id IN (m.mentor_id, m.mentee_id)
+                WHERE (r.given_match_id IS NULL OR m.match_id = r.given_match_id)
+                  AND ($role IS NULL OR {role_of} = $role)''')
+        })
+        SELECT r._line, r._raw, r._malformed, r._malformed_detail,
+            $survey_id || ':' || coalesce(
+                nullif(trim(r.given_response_id), ''),
+                md5(concat_ws(chr(31), r.respondent, r.submitted_text))
+            ) AS response_id,
+            $survey_id AS survey_id,
+            $instrument AS instrument,
+            r.respondent_id,
+            coalesce(r.given_match_id, c.match_id) AS match_id,
+            coalesce($role, c.role) AS role,
+            r.submitted_at,
+            {items + "," if items else ""}
+            CASE
+                WHEN r._malformed THEN NULL
+                WHEN r.dropped IS NOT NULL THEN r.dropped
+                WHEN r.respondent IS NOT NULL AND r.respondent_id IS NULL
+                    THEN 'unmatched:respondent'
+                WHEN r.respondent_id IS NOT NULL AND r.given_match_id IS NULL
+                     AND c.match_id IS NULL THEN 'unmatched:match'
+            END AS _export_reason,
+            CASE
+                WHEN r._malformed THEN NULL
+                WHEN r.dropped IS NOT NULL
+                    THEN 'Qualtrics Status is ' || r.status || ': only live responses count'
+                WHEN r.respondent IS NOT NULL AND r.respondent_id IS NULL
+                    THEN CASE WHEN r.people_with_email > 1
+                        THEN r.people_with_email || ' participants in the roster share this e-mail'
+                        ELSE 'no participant in the roster has this e-mail' END
+                WHEN r.respondent_id IS NOT NULL AND r.given_match_id IS NULL
+                     AND c.match_id IS NULL
+                    THEN CASE WHEN c._record IS NULL
+                        THEN 'the respondent has no match in the roster'
+                             || coalesce(' as ' || $role, '')
+                        ELSE 'the respondent has several matches (' || c.candidate_matches
+                             || '), ' || c.active_matches || ' active on '
+                             || coalesce(CAST(r.submitted_on AS VARCHAR), 'an unknown date')
+                             || ': map a match column' END
+            END AS _export_detail
+        FROM respondents AS r
+        LEFT JOIN chosen AS c USING (_record)
+        ORDER BY r._record
+        """,
+        params={
+            "by_email": by_email,
+            "role": mapping.role,
+            "survey_id": mapping.survey_id,
+            "instrument": mapping.instrument,
+        },
+    ).pl()
+    con.unregister("export_records")
+    return resolved
