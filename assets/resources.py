@@ -19,6 +19,7 @@ from assets.settings import Settings, ensure_restricted_dir, load_settings
 from assets.warehouse.sql_runner import bind_settings
 
 LOCK_WAIT_SECONDS = 600
+WORKING_DB_MEMORY_LIMIT = "2GB"
 _LOCK_MESSAGE = "Could not set lock"
 
 
@@ -39,6 +40,11 @@ def open_working_db(settings: Settings, wait_seconds: float = LOCK_WAIT_SECONDS)
             delay = min(delay * 2, 2.0)
     try:
         settings.working_db_path.chmod(0o600)
+        # Leave most of the machine to everything else: DuckDB spills to disk beyond this.
+        con.execute("SET memory_limit = ?", [WORKING_DB_MEMORY_LIMIT])
+        # Checkpoint less often than every 16 MB of WAL: each one rewrites the growing file,
+        # which made ingest of many files a fifth slower. Closing checkpoints anyway.
+        con.execute("SET checkpoint_threshold = '1GB'")
         bind_settings(con, settings)
         yield con
     finally:

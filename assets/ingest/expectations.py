@@ -26,6 +26,15 @@ class ValidationOutcome:
     evaluated: int
     failed: list[dict]
 
+    @classmethod
+    def combined(cls, outcomes: list[ValidationOutcome]) -> ValidationOutcome:
+        return cls(
+            all(o.success for o in outcomes),
+            sum(o.rows for o in outcomes),
+            sum(o.evaluated for o in outcomes),
+            [failure for o in outcomes for failure in o.failed],
+        )
+
     def as_metadata(self) -> dict:
         return {
             "rows_validated": self.rows,
@@ -87,8 +96,9 @@ def suite_for(source: Source):
     return suite
 
 
-def validate_batch(source: Source, frame: pl.DataFrame) -> ValidationOutcome:
-    """Validate loaded rows (contract columns) against the source's suite."""
+def validate_batch(source: Source, frame: pl.DataFrame, label: str = "") -> ValidationOutcome:
+    """Validate loaded rows (contract columns) against the source's suite; `label` (e.g. the
+    file) is named in each failure."""
     if frame.height == 0:
         return ValidationOutcome(True, 0, 0, [])
     batch = _batch_definition(source.name).get_batch(
@@ -97,6 +107,7 @@ def validate_batch(source: Source, frame: pl.DataFrame) -> ValidationOutcome:
     result = batch.validate(suite_for(source), result_format="SUMMARY")
     failed = [
         {
+            "batch": label,
             "expectation": r.expectation_config.type,
             "column": r.expectation_config.kwargs.get("column"),
             "unexpected_count": r.result.get("unexpected_count"),

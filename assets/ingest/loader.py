@@ -57,6 +57,7 @@ class FileResult:
     rows_quarantined: int = 0
     message: str | None = None
     reasons: Counter = field(default_factory=Counter)
+    load_id: str | None = None
 
     def summary(self) -> str:
         text = (
@@ -202,6 +203,7 @@ class _Load:
         return self.landed.source
 
     def record_file(self, con, result: FileResult) -> FileResult:
+        result.load_id = self.load_id
         unknown = getattr(self, "unknown_fields", [])
         con.execute(
             "INSERT INTO ingest.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -261,6 +263,9 @@ class _Load:
             extraction = _csv_extraction(self.source, parsed.header, rebuild_raw=is_export)
         else:
             extraction = _json_extraction(self.source)
+        # Redacting is work for the few quarantined records only (CSV rows are rebuilt from
+        # their fields, which the extraction still has).
+        published_raw = "_raw_redacted" if is_csv else _json_redacted(self.source)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {_validated(self.source, extraction)}")
         if not is_csv:
             self.unknown_fields = _json_unknown_fields(con, self.source)
@@ -282,7 +287,7 @@ class _Load:
         con.execute(self._staging_insert())
         con.execute(
             "INSERT INTO ingest.quarantine "
-            "SELECT ?, ?, _line, _raw_redacted, _reason, _detail, ?, ? FROM _batch "
+            f"SELECT ?, ?, _line, {published_raw}, _reason, _detail, ?, ? FROM _batch "
             "WHERE _reason IS NOT NULL ORDER BY _line",
             [self.source.name, self.landed.relative_path, self.at, self.load_id],
         )
@@ -398,54 +403,65 @@ def _normalised(column: Column, expr: str) -> str:
 
 
 def _json_extraction(source: Source) -> str:
-    """JSONL records: each field's text, and whether its JSON type fits the contract."""
+    """JSONL records: each field's text, and whether its JSON type fits the contract.
+
+    Every field's text and JSON type come from one call each with a list of paths, so a record
+    is parsed twice, not twice per field.
+    """
     json_types = {
         "integer": "('BIGINT', 'UBIGINT', 'DOUBLE')",
         "number": "('BIGINT', 'UBIGINT', 'DOUBLE')",
         "string_list": "('ARRAY')",
     }
+    paths = "[" + ", ".join(literal(f"$.{c.name}") for c in source.columns) + "]"
     fields = []
-    for column in source.columns:
-        path = literal(f"$.{column.name}")
-        name = ident(column.name)
-        jtype = f"json_type(_obj, {path})"
+    for position, column in enumerate(source.columns, start=1):
+        jtype = f"_types[{position}]"
         allowed = json_types.get(column.type, "('VARCHAR')")
         type_ok = f"coalesce({jtype} IN {allowed} OR {jtype} = 'NULL', TRUE)"
         if column.type == "string_list":
-            elements = f"json_type(_obj, {literal(f'$.{column.name}[*]')})"
+            elements = literal(f"$.{column.name}[*]")
             type_ok = (
-                f"({type_ok} AND coalesce(list_bool_and(list_transform({elements}, "
-                f"lambda t: t = 'VARCHAR')), TRUE))"
+                f"({type_ok} AND coalesce(list_bool_and(list_transform("
+                f"json_type(_obj, {elements}), lambda t: t = 'VARCHAR')), TRUE))"
             )
             fields.append(
-                f"json_extract_string(_obj, {literal(f'$.{column.name}[*]')}) AS {ident(column.name + '__list')}"
+                f"json_extract_string(_obj, {elements}) AS {ident(column.name + '__list')}"
             )
-        text = f"json_extract_string(_obj, {path})"
-        fields.append(f"{_normalised(column, text)} AS {name}")
+        fields.append(f"{_normalised(column, f'_texts[{position}]')} AS {ident(column.name)}")
         fields.append(f"{type_ok} AS {ident(column.name + '__jtype_ok')}")
-    # A personal field's value is replaced, even in a line that is not valid JSON.
-    redacted = "_raw"
-    replacement = literal('\\1"' + REDACTED + '"')
-    for column in source.columns:
-        if column.identifies_a_person:
-            pattern = literal(f'("{column.name}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"?')
-            redacted = f"regexp_replace({redacted}, {pattern}, {replacement}, 'g')"
     return f"""
         WITH doc AS (
             SELECT _record, _line, _raw, CASE WHEN json_valid(_raw) THEN _raw::JSON END AS _json
             FROM frame
         ), obj AS (
             SELECT *, CASE WHEN json_type(_json) = 'OBJECT' THEN _json END AS _obj FROM doc
+        ), fields AS (
+            SELECT *,
+                json_extract_string(_obj, {paths}) AS _texts,
+                json_type(_obj, {paths}) AS _types
+            FROM obj
         )
         SELECT _record, _line, _raw, _obj,
             _obj IS NULL AS _malformed,
             CASE WHEN _json IS NULL THEN 'not valid JSON'
                  WHEN _obj IS NULL THEN 'a JSON ' || lower(json_type(_json)) || ', not an object'
             END AS _malformed_detail,
-            {redacted} AS _raw_redacted,
             {", ".join(fields)}
-        FROM obj
+        FROM fields
     """
+
+
+def _json_redacted(source: Source) -> str:
+    """The published text of a quarantined JSON record: each field that identifies a person
+    is replaced, even in a line that is not valid JSON."""
+    redacted = "_raw"
+    replacement = literal('\\1"' + REDACTED + '"')
+    for column in source.columns:
+        if column.identifies_a_person:
+            pattern = literal(f'("{column.name}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"?')
+            redacted = f"regexp_replace({redacted}, {pattern}, {replacement}, 'g')"
+    return redacted
 
 
 def _csv_quoted(expr: str) -> str:

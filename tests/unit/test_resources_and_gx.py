@@ -106,3 +106,15 @@ def test_gx_gate_names_the_failed_expectations():
         ("expect_column_values_to_be_between", "duration_minutes"),
     }
     assert outcome.as_metadata()["expectations_failed"] == 2
+
+
+def test_validation_batches_are_bounded_and_skip_empty_files():
+    from assets.ingest.assets import GX_BATCH_ROWS, _validation_batches
+    from assets.ingest.loader import FileResult
+
+    sizes = [GX_BATCH_ROWS // 2, GX_BATCH_ROWS // 2, 0, 10, GX_BATCH_ROWS * 2, 5]
+    results = [
+        FileResult(f"f{i}", "meetings", "loaded", rows_loaded=n) for i, n in enumerate(sizes)
+    ]
+    batches = [[r.path for r in batch] for batch in _validation_batches(results)]
+    assert batches == [["f0", "f1"], ["f3"], ["f4"], ["f5"]]

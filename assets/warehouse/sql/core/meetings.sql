@@ -10,26 +10,20 @@ WITH seen AS (
     FROM staging.meetings
     WHERE CAST(timezone(getvariable('timezone'), occurred_at) AS DATE) <= getvariable('as_of')
 ),
-last_event AS (
-    SELECT *
-    FROM seen
-    QUALIFY row_number() OVER (PARTITION BY meeting_id ORDER BY occurred_at DESC, event_id DESC) = 1
-),
-last_start AS (
-    SELECT meeting_id, scheduled_start
-    FROM seen
-    WHERE scheduled_start IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY meeting_id ORDER BY occurred_at DESC, event_id DESC) = 1
-),
-last_duration AS (
-    SELECT meeting_id, duration_minutes
-    FROM seen
-    WHERE duration_minutes IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY meeting_id ORDER BY occurred_at DESC, event_id DESC) = 1
-),
-event_span AS (
-    SELECT meeting_id, count(*) AS event_count, min(occurred_at) AS first_event_at,
-           max(occurred_at) AS last_event_at
+-- One pass: arg_max over (occurred_at, event_id) is "the last event in event order"; it
+-- skips NULLs, which is exactly "the last event that has a scheduled_start" (and duration).
+last_values AS (
+    SELECT
+        meeting_id,
+        arg_max(match_id, (occurred_at, event_id)) AS match_id,
+        arg_max(event_type, (occurred_at, event_id)) AS event_type,
+        arg_max_null(_source, (occurred_at, event_id)) AS _source,
+        arg_max_null(channel, (occurred_at, event_id)) AS channel,
+        arg_max(scheduled_start, (occurred_at, event_id)) AS scheduled_start,
+        arg_max(duration_minutes, (occurred_at, event_id)) AS duration_minutes,
+        count(*) AS event_count,
+        min(occurred_at) AS first_event_at,
+        max(occurred_at) AS last_event_at
     FROM seen
     GROUP BY meeting_id
 ),
@@ -41,23 +35,20 @@ folded AS (
             WHEN e.event_type = 'rescheduled' THEN 'scheduled'
             -- a calendar records plans, not outcomes: held once its end has passed by D's end
             WHEN e._source IS NOT DISTINCT FROM 'calendar' AND e.event_type = 'scheduled'
-                 AND s.scheduled_start + to_minutes(coalesce(d.duration_minutes, 0))
+                 AND e.scheduled_start + to_minutes(coalesce(e.duration_minutes, 0))
                      <= timezone(getvariable('timezone'), CAST(getvariable('as_of') + 1 AS TIMESTAMP))
                 THEN 'completed'
             ELSE e.event_type
         END AS status,
-        s.scheduled_start AS start_at,
-        CAST(timezone(getvariable('timezone'), s.scheduled_start) AS DATE) AS meeting_date,
-        CAST(d.duration_minutes AS INTEGER) AS duration_minutes,
+        e.scheduled_start AS start_at,
+        CAST(timezone(getvariable('timezone'), e.scheduled_start) AS DATE) AS meeting_date,
+        CAST(e.duration_minutes AS INTEGER) AS duration_minutes,
         e.channel,
-        CAST(span.event_count AS INTEGER) AS event_count,
-        span.first_event_at,
-        span.last_event_at,
+        CAST(e.event_count AS INTEGER) AS event_count,
+        e.first_event_at,
+        e.last_event_at,
         e._source IS NOT DISTINCT FROM 'calendar' AS from_calendar
-    FROM last_event AS e
-    JOIN event_span AS span USING (meeting_id)
-    LEFT JOIN last_start AS s USING (meeting_id)
-    LEFT JOIN last_duration AS d USING (meeting_id)
+    FROM last_values AS e
 )
 SELECT * EXCLUDE (from_calendar)
 FROM folded AS f
