@@ -197,6 +197,7 @@ class _Load:
     mtime_ns: int
     load_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    unknown_fields: list[str] = field(default_factory=list)  # known once the file is parsed
 
     @property
     def source(self) -> Source:
@@ -204,7 +205,6 @@ class _Load:
 
     def record_file(self, con, result: FileResult) -> FileResult:
         result.load_id = self.load_id
-        unknown = getattr(self, "unknown_fields", [])
         con.execute(
             "INSERT INTO ingest.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -219,8 +219,8 @@ class _Load:
                 result.status,
                 self.at,
                 self.load_id,
-                len(unknown),
-                ", ".join(unknown) or None,
+                len(self.unknown_fields),
+                ", ".join(self.unknown_fields) or None,
                 result.message,
                 self.mtime_ns,
             ],

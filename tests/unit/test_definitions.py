@@ -124,3 +124,22 @@ def test_schedule_follows_the_program_time_zone(monkeypatch):
 def test_refresh_job_uses_the_in_process_executor():
     job = defs.resolve_job_def(refresh_all.name)
     assert job.executor_def.name == "in_process"
+
+
+def test_dagster_validates_the_workspace():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import REPO
+
+    dagster = Path(sys.executable).with_name("dagster")
+    completed = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert "passed validation" in completed.stdout + completed.stderr
