@@ -74,7 +74,8 @@ latest AS (
 ),
 counts AS (SELECT source, count(*) AS files FROM ingest.files GROUP BY source)
 SELECT source, path, status, rows_read, ingested_at, coalesce(files, 0) AS files,
-    date_diff('day', CAST(ingested_at AS DATE), CAST($as_of AS DATE)) AS days_old
+    -- operational freshness: how long ago, at build time, the source last delivered a file
+    date_diff('day', CAST(ingested_at AS DATE), CAST($built_at AS DATE)) AS days_old
 FROM sources LEFT JOIN latest USING (source) LEFT JOIN counts USING (source)
 ORDER BY position, source
 """
@@ -120,9 +121,11 @@ def build(ctx: Context) -> Body:
                 "freshness",
                 "Last file per source",
                 f"The newest file ingested for each source; sources with nothing new for over "
-                f"{STALE_DAYS} days before the as-of date are highlighted.",
+                f"{STALE_DAYS} days when these pages were built are highlighted.",
                 table(
-                    fetch(ctx.con, FRESHNESS_SQL, as_of=ctx.as_of), _freshness_columns(), keys=()
+                    fetch(ctx.con, FRESHNESS_SQL, built_at=ctx.built_at),
+                    _freshness_columns(),
+                    keys=(),
                 ),
             ),
             section(
@@ -158,7 +161,7 @@ def _tiles(totals: Row, ctx: Context) -> list[Tile]:
              "Files whose records were loaded."),
         Tile("Duplicate files", fmt.count(totals["duplicate_files"]), "same bytes as an earlier file",
              "Loaded nothing; safe to ignore."),
-        Tile("Rejected files", fmt.count(totals["rejected_files"]), "missing a required column",
+        Tile("Rejected files", fmt.count(totals["rejected_files"]), "unreadable, or missing a column",
              "Nothing loaded from these files."),
         Tile("Records loaded", fmt.count(totals["rows_loaded"]), f"of n = {fmt.count(totals['rows_read'])} read",
              f"{fmt.count(totals['rows_duplicate'])} exact duplicates skipped."),
@@ -193,7 +196,7 @@ def _freshness_columns() -> list[Column]:
         Column("Last file", lambda r: fmt.esc(r["path"]) if r["path"] else '<span class="muted">no file yet</span>'),
         Column("Ingested at", lambda r: fmt.timestamp(r["ingested_at"])),
         Column(
-            "Days before as-of",
+            "Days since",
             lambda r: fmt.count(r["days_old"]),
             numeric=True,
             warn=lambda r: r["days_old"] is None or r["days_old"] > STALE_DAYS,
