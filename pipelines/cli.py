@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import http.server
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -37,13 +38,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def run_pipeline(log_level: str = "INFO") -> bool:
     """Run the whole graph once for the settings in the environment; True when all passed."""
-    import dagster as dg
 
     from pipelines.definitions import defs
 
     settings = load_settings()  # fail fast, before Dagster starts, on a bad setting
     started = dt.datetime.now(dt.UTC)
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    instance = _instance()
     job = defs.resolve_job_def("refresh_all")
     result = job.execute_in_process(
         instance=instance,
@@ -62,6 +62,21 @@ def run_pipeline(log_level: str = "INFO") -> bool:
     ]
     _report(settings, started, failed_checks, warned_checks)
     return result.success and not failed_checks
+
+
+def _instance():
+    """The DAGSTER_HOME instance when one is set (made on first use, with the project's
+    dagster.yaml), so CLI runs show up in `dagster dev`; else a throw-away one."""
+    import dagster as dg
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return None
+    config = Path(home) / "dagster.yaml"
+    if not config.exists():
+        config.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(__file__).with_name("dagster.yaml"), config)
+    return dg.DagsterInstance.get()
 
 
 def _report(settings, started: dt.datetime, failed: list[str], warned: list[str]) -> None:

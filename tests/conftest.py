@@ -20,6 +20,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for name in list(__import__("os").environ):
         if name.startswith("MENTORPULSE_"):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # runs use an ephemeral instance
     monkeypatch.setenv("MENTORPULSE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MENTORPULSE_AS_OF", "2026-03-15")
     monkeypatch.setenv("MENTORPULSE_TIMEZONE", "Europe/Lisbon")

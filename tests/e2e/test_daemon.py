@@ -100,8 +100,7 @@ class Deployment:
         return (self.data / "dashboards" / page).read_text()
 
     def materializations(self, *key: str) -> int:
-        os.environ["DAGSTER_HOME"] = str(self.home)
-        with dg.DagsterInstance.get() as instance:
+        with dg.DagsterInstance.from_config(str(self.home)) as instance:
             return len(
                 instance.fetch_materializations(dg.AssetKey(list(key)), limit=10_000).records
             )

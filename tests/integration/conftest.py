@@ -27,7 +27,12 @@ class DemoRun:
 
 
 def demo_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MENTORPULSE_")}
+    # Each test gets its own settings, and an ephemeral Dagster instance (no DAGSTER_HOME).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MENTORPULSE_") and k != "DAGSTER_HOME"
+    }
     return {
         **env,
         "MENTORPULSE_DATA_DIR": str(data_dir),

@@ -12,11 +12,12 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import polars as pl
 
 from assets.dictionary import dictionary_markdown
-from tests.conftest import REPO
+from tests.conftest import EXAMPLES, REPO
 from tests.integration.conftest import DemoRun, demo_env, run_cli
 
 METRICS_COLUMNS = {
@@ -271,3 +272,17 @@ def test_serve_offers_the_dashboards_on_loopback(demo_run: DemoRun):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_run_makes_its_dagster_home_and_records_the_run(tmp_path: Path):
+    """`make demo` exports a DAGSTER_HOME under the data root that does not exist yet."""
+    home = tmp_path / "data" / "dagster_home"
+    env = demo_env(tmp_path / "data", DAGSTER_HOME=str(home), MENTORPULSE_AS_OF="2026-03-15")
+    shutil.copytree(EXAMPLES, tmp_path / "data" / "landing")
+    completed = run_cli(env, "run")
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert (home / "dagster.yaml").read_text() == (REPO / "pipelines" / "dagster.yaml").read_text()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (record,) = instance.get_run_records()
+        assert record.dagster_run.job_name == "refresh_all"
+        assert record.dagster_run.is_success
