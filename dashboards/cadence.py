@@ -10,6 +10,7 @@ from dashboards.page import (
     Tile,
     chart,
     group_filters,
+    key_figures,
     section,
     tile_groups,
     value_tile,
@@ -82,13 +83,7 @@ def build(ctx: Context) -> Body:
     return Body(
         filters=group_filters(ctx),
         sections=[
-            section(
-                "kpis",
-                "Key figures",
-                "Pick a program and cohort above; “All cohorts” shows the program as a whole.",
-                tile_groups(rows, _tiles),
-                wide=True,
-            ),
+            key_figures(tile_groups(rows, _tiles)),
             section(
                 "status",
                 "Pair status by cohort",

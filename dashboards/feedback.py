@@ -17,6 +17,7 @@ from dashboards.page import (
     Tile,
     chart,
     group_filters,
+    key_figures,
     section,
     table,
     tile_groups,
@@ -141,14 +142,11 @@ def build(ctx: Context) -> Body:
     return Body(
         filters=[*group_filters(ctx), _survey_filter(ctx)],
         sections=[
-            section(
-                "kpis",
-                "Key figures",
+            key_figures(
+                tile_groups(rows, lambda row: _tiles(row, k), keys=KEYS, heading=_heading),
                 f"For the survey wave picked above: the {MAX_WAVES} newest are listed and the "
                 "most answered is shown first; older ones are in the warehouse. “All cohorts” "
                 "shows the program as a whole.",
-                tile_groups(rows, lambda row: _tiles(row, k), keys=KEYS, heading=_heading),
-                wide=True,
             ),
             section(
                 "items",

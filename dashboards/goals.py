@@ -11,6 +11,7 @@ from dashboards.page import (
     Tile,
     chart,
     group_filters,
+    key_figures,
     section,
     table,
     tile_groups,
@@ -100,13 +101,7 @@ def build(ctx: Context) -> Body:
     return Body(
         filters=group_filters(ctx),
         sections=[
-            section(
-                "kpis",
-                "Key figures",
-                "Pick a program and cohort above; “All cohorts” shows the program as a whole.",
-                tile_groups(rows, _tiles),
-                wide=True,
-            ),
+            key_figures(tile_groups(rows, _tiles)),
             section(
                 "attainment",
                 "Goal attainment by horizon",

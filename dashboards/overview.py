@@ -5,11 +5,13 @@ from __future__ import annotations
 from dashboards import fmt
 from dashboards.figures import PALETTE, Axis, Series, category_chart
 from dashboards.page import (
+    PICK_GROUP,
     Body,
     Context,
     Tile,
     chart,
     group_filters,
+    key_figures,
     section,
     tile_groups,
     value_tile,
@@ -82,14 +84,11 @@ def build(ctx: Context) -> Body:
     return Body(
         filters=group_filters(ctx),
         sections=[
-            section(
-                "kpis",
-                "Key figures",
-                "Pick a program and cohort above; “All cohorts” shows the program as a whole. "
+            key_figures(
+                tile_groups(rows, lambda row: _tiles(row, ctx)),
+                PICK_GROUP + " "
                 "Each figure shows how many records it rests on (n). Survey figures come from "
                 f"the most answered of the {MAX_WAVES} newest survey waves, named under each.",
-                tile_groups(rows, lambda row: _tiles(row, ctx)),
-                wide=True,
             ),
             section(
                 "health",

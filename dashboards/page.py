@@ -127,6 +127,14 @@ def section(section_id: str, title: str, explain: str, content: str, *, wide: bo
 </section>"""
 
 
+PICK_GROUP = "Pick a program and cohort above; “All cohorts” shows the program as a whole."
+
+
+def key_figures(content: str, explain: str = PICK_GROUP) -> str:
+    """The tiles at the top of a page, one group per program and cohort."""
+    return section("kpis", "Key figures", explain, content, wide=True)
+
+
 def chart(chart_id: str, figure: go.Figure | None) -> str:
     """A Plotly chart drawn by the page script (so the filter can redraw it)."""
     if figure is None:

@@ -9,7 +9,7 @@ import dagster as dg
 
 from assets.ingest.contract import SOURCES, Source, sources_staging_into
 from assets.ingest.expectations import ValidationOutcome, validate_batch
-from assets.ingest.loader import FileResult, ensure_tables, ingest_source
+from assets.ingest.loader import FileResult, ingest_source
 from assets.resources import WarehouseResource
 
 WAREHOUSE_POOL = "warehouse"
@@ -97,7 +97,6 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
     def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings()
         with warehouse.connect() as con:
-            ensure_tables(con)
             results = [
                 result
                 for landing_source in feeding

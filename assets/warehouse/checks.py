@@ -66,6 +66,16 @@ def _reconciliation(table: str) -> DataCheck:
     )
 
 
+def _small_groups_suppressed(table: str, value: str) -> DataCheck:
+    return DataCheck(
+        table,
+        "small_groups_suppressed",
+        f"No figure of {table} about fewer than k respondents is shown in the clear.",
+        _SMALL_GROUPS_IN_CLEAR.format(table=table, value=value),
+        blocking=True,
+    )
+
+
 _SMALL_GROUPS_IN_CLEAR = """
     SELECT count(*), string_agg(program || '/' || cohort || '/' || survey_id || '/' || role, ', ')
     FROM {table}
@@ -123,20 +133,8 @@ CHECKS: list[DataCheck] = [
     ),
     _unique("marts.match_cadence", "match_id"),
     _unique("marts.goal_status", "goal_id"),
-    DataCheck(
-        "marts.feedback_scores",
-        "small_groups_suppressed",
-        "No survey figure about fewer than k respondents is shown in the clear.",
-        _SMALL_GROUPS_IN_CLEAR.format(table="marts.feedback_scores", value="mean"),
-        blocking=True,
-    ),
-    DataCheck(
-        "marts.nps",
-        "small_groups_suppressed",
-        "No NPS figure about fewer than k respondents is shown in the clear.",
-        _SMALL_GROUPS_IN_CLEAR.format(table="marts.nps", value="nps"),
-        blocking=True,
-    ),
+    _small_groups_suppressed("marts.feedback_scores", "mean"),
+    _small_groups_suppressed("marts.nps", "nps"),
     DataCheck(
         "marts.program_health",
         "health_score_in_range",
