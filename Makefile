@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export MENTORPULSE_DATA_DIR ?= $(CURDIR)/data
-export DAGSTER_HOME ?= $(MENTORPULSE_DATA_DIR)/dagster_home
+# Runs of demo, run and dev are kept here (and shown by `make dev`); tests use their own.
+DAGSTER_HOME ?= $(MENTORPULSE_DATA_DIR)/dagster_home
 
 .PHONY: install browser demo run test lint format dev docs bench bench-smoke clean
 
@@ -24,10 +25,10 @@ browser:
 		else echo "Install Debian's chromium first: sudo apt-get install chromium" >&2; exit 1; fi; }
 
 demo: install
-	$(BIN)/mentorpulse demo
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/mentorpulse demo
 
 run: install
-	$(BIN)/mentorpulse run
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/mentorpulse run
 
 test: install browser
 	$(BIN)/pytest
@@ -46,7 +47,7 @@ $(DAGSTER_HOME)/dagster.yaml: pipelines/dagster.yaml
 
 # The UI, the daemon (sensors, schedule, automation: all on by default) and a persistent home.
 dev: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
 
 docs: install
 	$(BIN)/mentorpulse dictionary --output docs/data_dictionary.md

@@ -127,6 +127,7 @@ def test_refresh_job_uses_the_in_process_executor():
 
 
 def test_dagster_validates_the_workspace():
+    import os
     import subprocess
     import sys
     from pathlib import Path
@@ -134,9 +135,11 @@ def test_dagster_validates_the_workspace():
     from tests.conftest import REPO
 
     dagster = Path(sys.executable).with_name("dagster")
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}  # a temporary instance
     completed = subprocess.run(
         [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
         cwd=REPO,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
