@@ -1,13 +1,16 @@
-"""The dashboards asset: rebuilds the offline HTML pages after each publish."""
+"""The dashboards asset: rebuilds the offline HTML pages and the weekly digest after each
+publish, and e-mails the digest when SMTP settings are given (docs/digest.md)."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 
-from assets.ingest.assets import WAREHOUSE_POOL
 from assets.publish import PUBLISHED_KEY
 from assets.resources import WarehouseResource
-from dashboards import build_dashboards
+from assets.settings import Settings
+from dashboards.build import DIGEST, Site, build_site
+from dashboards.mail import SendReport, SmtpSettings, send_digest
 
 DASHBOARDS_KEY = dg.AssetKey(["dashboards", "pages"])
 
@@ -15,26 +18,50 @@ DASHBOARDS_KEY = dg.AssetKey(["dashboards", "pages"])
 @dg.asset(
     key=DASHBOARDS_KEY,
     group_name="publish",
-    pool=WAREHOUSE_POOL,
     deps=[PUBLISHED_KEY],
-    description="Program-health dashboards: offline HTML pages with one local plotly.js.",
+    description="Program-health dashboards: offline HTML pages with one local plotly.js; "
+    "restricted pages and the weekly digest (e-mailed when SMTP is set).",
     kinds={"plotly", "html"},
 )
 def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
     with warehouse.connect() as con:
-        pages = build_dashboards(
+        site = build_site(
             con,
             settings.dashboards_dir,
             as_of=settings.as_of,
             built_at=dt.datetime.now(dt.UTC),
             min_group_size=settings.min_group_size,
         )
+    pages = site.paths
     context.log.info(f"Dashboards: {settings.dashboards_dir / 'index.html'}")
+    digest_dir = settings.dashboards_dir / DIGEST
+    mail = _send(settings, site, digest_dir)
+    for line in mail.sent + mail.notes:
+        context.log.info(line)
+    for line in mail.warnings:  # a digest that could not be sent is a warning, never a failure
+        context.log.warning(line)
     return dg.MaterializeResult(
         metadata={
             "index": dg.MetadataValue.path(str(settings.dashboards_dir / "index.html")),
+            "digest": dg.MetadataValue.path(str(digest_dir / site.digest.file_name)),
+            "digest_mail": "\n".join(mail.lines()) or "not due",
             "pages": len(pages),
             "bytes": sum(p.stat().st_size for p in pages if p.suffix == ".html"),
         }
     )
+
+
+def _send(settings: Settings, site: Site, digest_dir: Path) -> SendReport:
+    if not settings.smtp_host:
+        return SendReport(notes=["digest not e-mailed: MENTORPULSE_SMTP_HOST is not set"])
+    smtp = SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        recipients=dict(settings.digest_recipients),
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+    )
+    return send_digest(site.digest, smtp, digest_dir)

@@ -1,25 +1,48 @@
-"""Publish the warehouse analysts open: build a new file aside, then swap it in atomically.
+"""Publish the warehouse analysts open: build it aside, then swap it in atomically.
 
-Only the `ingest`, `core` and `marts` schemas are copied (never staging or restricted), with
-every table and column comment. An analyst holding the old file open keeps reading it
-undisturbed (the rename replaces the directory entry, not the open file) and never sees a
-half-built state; the next open sees the new one. The marts also go out as Parquet.
+Published is an explicit allowlist (`PUBLISHED_TABLES` and every `marts` table): aggregates
+and pseudonymous match-level facts, never a table with a row per person, per survey response
+or per answer, never staging or restricted. Each table goes with its table and column
+comments. An analyst holding the old file open keeps reading it undisturbed (the rename
+replaces the directory entry, not the open file) and never sees a half-built state.
+
+The marts also go out as Parquet, as one set per publication: written into a folder aside,
+renamed to `warehouse/parquet-<version>/`, then `warehouse/parquet` (a symlink) is switched to
+it in one rename. The published warehouse names its set in `ingest.publication`, and every
+file carries the version in its key-value metadata. The previous set stays for readers still
+on it; older ones, and the leftovers of a killed publish, go at the next publish.
 """
 
+import datetime as dt
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from assets.ingest.assets import WAREHOUSE_POOL
+from assets.ingest.loader import ensure_tables
 from assets.ingest.validation import ident, literal
 from assets.resources import WarehouseResource
 from assets.settings import Settings
 
-PUBLISHED_SCHEMAS = ("ingest", "core", "marts")
+# Published whole: these tables and every table of the marts schema. Nothing else.
+PUBLISHED_TABLES = (
+    "ingest.files",
+    "ingest.quarantine",
+    "ingest.publication",
+    "core.matches",
+    "core.meetings",
+    "core.goals",
+    "core.run_info",
+)
+PUBLISHED_SCHEMAS = ("marts",)
+# Columns kept in a published table's shape but always published as NULL.
+WITHHELD_COLUMNS = {"ingest.quarantine": ("raw_text",)}
 PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
+PARQUET_PREFIX = "parquet-"
+VERSION_KEY = "mentorpulse_version"  # Parquet key-value metadata naming the set
 
 
 @dataclass(frozen=True)
@@ -28,14 +51,17 @@ class Published:
     tables: int
     bytes: int
     parquet_files: int
+    version: str
 
 
-def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:
+def published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:
+    """(schema, table, comment) of every table that is published, in a stable order."""
     return con.execute(
         "SELECT schema_name, table_name, comment FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND schema_name IN (SELECT unnest(?)) "
+        "WHERE database_name = current_database() AND (schema_name IN (SELECT unnest($schemas)) "
+        "OR schema_name || '.' || table_name IN (SELECT unnest($tables))) "
         "ORDER BY schema_name, table_name",
-        [list(PUBLISHED_SCHEMAS)],
+        {"schemas": list(PUBLISHED_SCHEMAS), "tables": list(PUBLISHED_TABLES)},
     ).fetchall()
 
 
@@ -49,20 +75,60 @@ def _column_comments(con, schema: str, table: str) -> list[tuple[str, str]]:
 
 
 def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> Published:
-    target = settings.published_path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    building = target.with_name(f".{target.name}.building")
-    for leftover in (building, building.with_name(building.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+    """The Parquet set first (complete under its final name), then the warehouse naming it,
+    then the link: a crash at any point leaves what readers see whole."""
+    warehouse = settings.warehouse_dir
+    warehouse.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(warehouse)
+    ensure_tables(con)  # ingest.publication
+    started = dt.datetime.now(dt.UTC)
+    version = started.strftime("%Y%m%dT%H%M%S%fZ")
+    tables = published_tables(con)
+    marts = [table for schema, table, _ in tables if schema == "marts"]
+    named_before = _named_parquet_dir(con, settings.published_path)
 
-    tables = _published_tables(con)
+    parquet_dir = export_parquet(con, marts, warehouse, version)
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM ingest.publication")
+    con.execute(
+        "INSERT INTO ingest.publication VALUES (?, ?, ?, ?, ?)",
+        [version, parquet_dir.name, len(marts), started, settings.as_of],
+    )
+    con.execute("COMMIT")
+    _build_database(con, tables, settings.published_path)
+    linked_before = _switch_link(settings.parquet_dir, parquet_dir)
+    # Readers may still be on the set the old link or the old warehouse named: keep those.
+    _remove_old_sets(warehouse, keep={parquet_dir.name, linked_before, named_before})
+    target = settings.published_path
+    return Published(target, len(tables), target.stat().st_size, len(marts), version)
+
+
+def remove_leftovers(warehouse: Path) -> None:
+    """What a killed publish left behind: files and folders being built, a link being swapped."""
+    for leftover in [*warehouse.glob(".*.building*"), *warehouse.glob(".*.swap")]:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink(missing_ok=True)
+    for partial in warehouse.glob("*/.*.part"):  # an export of the layout before sets
+        partial.unlink(missing_ok=True)
+
+
+def _build_database(con, tables: list[tuple[str, str, str | None]], target: Path) -> None:
+    building = target.with_name(f".{target.name}.building")
     con.execute("ATTACH ? AS published", [str(building)])
     try:
-        for schema in PUBLISHED_SCHEMAS:
-            con.execute(f"CREATE SCHEMA published.{schema}")
+        for schema in sorted({schema for schema, _, _ in tables}):
+            con.execute(f"CREATE SCHEMA published.{ident(schema)}")
         for schema, table, comment in tables:
-            name = f"{schema}.{ident(table)}"
-            con.execute(f"CREATE TABLE published.{name} AS SELECT * FROM {name}")
+            name = f"{ident(schema)}.{ident(table)}"
+            withheld = WITHHELD_COLUMNS.get(f"{schema}.{table}", ())
+            replace = (
+                " REPLACE (" + ", ".join(f"NULL AS {ident(c)}" for c in withheld) + ")"
+                if withheld
+                else ""
+            )
+            con.execute(f"CREATE TABLE published.{name} AS SELECT *{replace} FROM {name}")
             if comment:
                 con.execute(f"COMMENT ON TABLE published.{name} IS {literal(comment)}")
             for column, column_comment in _column_comments(con, schema, table):
@@ -71,24 +137,72 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> Published:
                 )
     finally:
         con.execute("DETACH published")  # checkpoints: the file is complete on its own
-    with open(building, "rb") as handle:
-        os.fsync(handle.fileno())
+    _fsync(building)
     building.chmod(0o644)
     os.replace(building, target)
-
-    parquet_files = export_parquet(con, [t for s, t, _ in tables if s == "marts"], settings)
-    return Published(target, len(tables), target.stat().st_size, parquet_files)
+    _fsync(target.parent)
 
 
-def export_parquet(con, mart_tables: list[str], settings: Settings) -> int:
-    """Each mart as warehouse/parquet/<table>.parquet, each file replaced atomically."""
-    settings.parquet_dir.mkdir(parents=True, exist_ok=True)
+def export_parquet(con, mart_tables: list[str], warehouse: Path, version: str) -> Path:
+    """Each mart as <table>.parquet in warehouse/parquet-<version>/, complete before it gets
+    its name: a killed export leaves only a `.building` folder, never a mixed set."""
+    final = warehouse / f"{PARQUET_PREFIX}{version}"
+    building = warehouse / f".{final.name}.building"
+    building.mkdir()
+    metadata = f"KV_METADATA {{{VERSION_KEY}: {literal(version)}}}"
     for table in mart_tables:
-        final = settings.parquet_dir / f"{table}.parquet"
-        partial = final.with_name(f".{final.name}.part")
-        con.execute(f"COPY marts.{ident(table)} TO {literal(str(partial))} (FORMAT parquet)")
-        os.replace(partial, final)
-    return len(mart_tables)
+        path = building / f"{table}.parquet"
+        con.execute(
+            f"COPY marts.{ident(table)} TO {literal(str(path))} (FORMAT parquet, {metadata})"
+        )
+        _fsync(path)
+    _fsync(building)
+    os.rename(building, final)
+    _fsync(warehouse)
+    return final
+
+
+def _switch_link(link: Path, target: Path) -> str | None:
+    """Point `link` at `target` (a sibling folder) in one rename; the folder it named before."""
+    before = os.readlink(link) if link.is_symlink() else None
+    if link.is_dir() and not link.is_symlink():  # the layout before sets: a plain folder
+        before = f"{PARQUET_PREFIX}legacy"
+        os.rename(link, link.with_name(before))
+    swap = link.with_name(f".{link.name}.swap")
+    swap.unlink(missing_ok=True)
+    os.symlink(target.name, swap)
+    os.replace(swap, link)
+    _fsync(link.parent)
+    return before
+
+
+def _named_parquet_dir(con, published: Path) -> str | None:
+    """The Parquet folder the warehouse being replaced names (its readers may still use it)."""
+    if not published.exists():
+        return None
+    try:
+        con.execute("ATTACH ? AS previous (READ_ONLY)", [str(published)])
+        try:
+            rows = con.execute("SELECT parquet_dir FROM previous.ingest.publication").fetchall()
+        finally:
+            con.execute("DETACH previous")
+    except duckdb.Error:  # published before publications were recorded
+        return None
+    return rows[0][0] if rows else None
+
+
+def _remove_old_sets(warehouse: Path, keep: set[str | None]) -> None:
+    for folder in warehouse.glob(f"{PARQUET_PREFIX}*"):
+        if folder.name not in keep and folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def analyst_hint(settings: Settings) -> str:
@@ -96,7 +210,8 @@ def analyst_hint(settings: Settings) -> str:
         f"Published warehouse: {settings.published_path}\n"
         f"  open it read-only:  duckdb -readonly {settings.published_path}\n"
         f"  or in Python:       duckdb.connect('{settings.published_path}', read_only=True)\n"
-        f"  Parquet for BI:     {settings.parquet_dir}/"
+        f"  Parquet for BI:     {settings.parquet_dir}/ (the newest set; the set of a given "
+        "warehouse is warehouse/<ingest.publication.parquet_dir>/)"
     )
 
 
@@ -104,10 +219,10 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=PUBLISHED_KEY,
         group_name="publish",
-        pool=WAREHOUSE_POOL,
         deps=upstream,
-        description="warehouse/mentoring.duckdb for analysts (ingest, core, marts; no personal "
-        "data), swapped in atomically, and the marts as Parquet.",
+        description="warehouse/mentoring.duckdb for analysts (an allowlist of ingest and core "
+        "tables, and the marts; no personal data), swapped in atomically, and the marts as one "
+        "Parquet set, warehouse/parquet-<version>/.",
         kinds={"duckdb", "parquet"},
     )
     def published_warehouse(
@@ -123,6 +238,7 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 "tables": result.tables,
                 "bytes": result.bytes,
                 "parquet_files": result.parquet_files,
+                "parquet_version": result.version,
                 "as_of": settings.as_of.isoformat(),
             }
         )

@@ -9,11 +9,22 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "MENTORPULSE_"
+# The settings a run fixes at its start and carries in its run config and tags (each read from
+# MENTORPULSE_<NAME upper-cased>): every step of one run computes with the same values.
+RUN_PARAMETERS = (
+    "as_of",
+    "timezone",
+    "min_group_size",
+    "lapse_days",
+    "first_meeting_grace_days",
+    "default_target_per_month",
+    "freshness_days",
+)
 
 
 class SettingsError(ValueError):
@@ -31,6 +42,15 @@ class Settings:
     default_target_per_month: float
     pseudonym_key_override: str | None = None
     freshness_days: int = 7
+    lock_wait_seconds: int = 1800
+    # The weekly digest's e-mail (docs/digest.md): no host, no e-mail.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str | None = None
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    digest_recipients: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (program or "*", addresses)
 
     # --- the layout under the data root -------------------------------------------------
     @property
@@ -67,8 +87,18 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster_home"
 
+    @property
+    def run_lock_path(self) -> Path:
+        # Held (flock) by the one run writing under this data root; the OS frees it on death.
+        return self.data_dir / "run.lock"
+
     def with_as_of(self, as_of: dt.date) -> Settings:
         return replace(self, as_of=as_of)
+
+    def run_parameters(self) -> dict[str, str | int | float]:
+        """The run's fixed parameters, as the warehouse resource's run config takes them."""
+        values = {name: getattr(self, name) for name in RUN_PARAMETERS}
+        return {**values, "as_of": self.as_of.isoformat()}
 
     def pseudonym_key(self) -> str:
         """The secret for participant pseudonyms: the variable, else restricted/pseudonym.key.
@@ -103,6 +133,32 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int) -> int:
     if value < minimum:
         raise SettingsError(f"{ENV_PREFIX}{name}={raw!r} must be at least {minimum}")
     return value
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(ENV_PREFIX + name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{ENV_PREFIX}{name}={raw!r} must be true or false (1/0, yes/no)")
+
+
+def _recipients(env: dict[str, str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """'ProgramA=a@x.org,b@x.org;ProgramB=c@x.org' ("*" for every program)."""
+    name = ENV_PREFIX + "DIGEST_RECIPIENTS"
+    entries = []
+    for entry in filter(str.strip, (env.get(name) or "").split(";")):
+        program, equals, addresses = entry.partition("=")
+        emails = tuple(a.strip() for a in addresses.split(",") if a.strip())
+        bad = [a for a in emails if "@" not in a or any(c.isspace() for c in a)]
+        if not equals or not program.strip() or not emails or bad:
+            raise SettingsError(
+                f"{name}: {entry.strip()!r} is not PROGRAM=address,address "
+                "(entries separated by ';', e.g. 'Engineering=a@x.org,b@x.org;*=c@x.org')"
+            )
+        entries.append((program.strip(), emails))
+    return tuple(entries)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -147,4 +203,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         default_target_per_month=default_target,
         pseudonym_key_override=env.get(ENV_PREFIX + "PSEUDONYM_KEY") or None,
         freshness_days=_int(env, "FRESHNESS_DAYS", 7, 1),
+        lock_wait_seconds=_int(env, "LOCK_WAIT_SECONDS", 1800, 0),
+        **_smtp(env),
     )
+
+
+def _smtp(env: dict[str, str]) -> dict:
+    host = (env.get(ENV_PREFIX + "SMTP_HOST") or "").strip() or None
+    sender = (env.get(ENV_PREFIX + "SMTP_FROM") or "").strip() or None
+    if host and not sender:
+        raise SettingsError(f"{ENV_PREFIX}SMTP_HOST is set: set {ENV_PREFIX}SMTP_FROM too")
+    return {
+        "smtp_host": host,
+        "smtp_port": _int(env, "SMTP_PORT", 25, 1),
+        "smtp_from": sender,
+        "smtp_user": env.get(ENV_PREFIX + "SMTP_USER") or None,
+        "smtp_password": env.get(ENV_PREFIX + "SMTP_PASSWORD") or None,
+        "smtp_starttls": _flag(env, "SMTP_STARTTLS"),
+        "digest_recipients": _recipients(env),
+    }

@@ -64,6 +64,7 @@ STAGE_PREFIXES = {
     "restricted": "core",
     "core": "core",
     "marts": "marts",
+    "early_warning": "marts",  # the step that builds marts.match_risk and risk_backtest
     "warehouse": "publish",
     "dashboards": "dashboards",
 }
@@ -503,13 +504,13 @@ def measure_sizes(root: Path) -> Sizes:
         return path.stat().st_size if path.exists() else 0
 
     parquet = sorted((root / "warehouse" / "parquet").glob("*.parquet"))
-    pages = sorted((root / "dashboards").glob("*.html"))
+    pages = sorted((root / "dashboards").rglob("*.html"))  # restricted/ and digest/ too
     return Sizes(
         warehouse_mb=size(root / "warehouse" / "mentoring.duckdb") / MB,
         working_db_mb=size(root / "restricted" / "pipeline.duckdb") / MB,
         parquet_mb=sum(size(p) for p in parquet) / MB,
         parquet_files=len(parquet),
-        pages_kb={p.name: size(p) / 1024 for p in pages},
+        pages_kb={p.relative_to(root / "dashboards").as_posix(): size(p) / 1024 for p in pages},
         plotly_js_kb=sum(size(p) for p in (root / "dashboards").glob("*.js")) / 1024,
     )
 
@@ -829,6 +830,7 @@ def main(argv: list[str] | None = None) -> int:
         _progress(runs["full"])
         published = root / "warehouse" / "mentoring.duckdb"
         sizes = measure_sizes(root)
+        early_warning = time_early_warning(settings, landing.end_date)
 
         print("Floor: benchmarks/floor.sql over the same files ...", flush=True)
         by_source = records_by_source(published) if published.exists() else {}
@@ -856,6 +858,8 @@ def main(argv: list[str] | None = None) -> int:
         lines, data = build_report(
             args.profile, landing, env["MENTORPULSE_TIMEZONE"], runs, floor, sizes, command
         )
+        lines += early_warning_lines(early_warning)
+        data["early_warning"] = early_warning
         print("\n" + "\n".join(lines), flush=True)
         args.results_dir.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -878,6 +882,70 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     return 0 if ok else 1
+
+
+def time_early_warning(settings, as_of: dt.date) -> dict[str, float | int]:
+    """The early warning's parts on the full build's working DB (a copy, so nothing else is
+    touched): snapshot building, fitting on every labelled snapshot, scoring the matches at
+    D, and the whole back-test (a fit per test month). In this process, wall seconds."""
+    import duckdb
+    import polars as pl
+
+    from assets.warehouse import early_warning as ew
+    from assets.warehouse.sql_runner import bind_settings
+
+    if not settings.working_db_path.exists():  # the full build failed: reported elsewhere
+        return {}
+    print("Early warning: snapshots, fit, score, back-test ...", flush=True)
+    copy = settings.working_db_path.with_name("early_warning_bench.duckdb")
+    shutil.copyfile(settings.working_db_path, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        bind_settings(con, settings.with_as_of(as_of))
+        started = time.perf_counter()
+        snapshots = ew.build_snapshots(con)
+        built = time.perf_counter()
+        labelled = snapshots.filter(pl.col("label_known"))
+        model = ew.fit(labelled) if ew.too_short_reason(labelled) is None else None
+        fitted = time.perf_counter()
+        current = snapshots.filter(pl.col("snapshot_on") == as_of)
+        if model is not None:
+            ew.predict(model, current)
+            ew.reasons(model, current)
+        scored = time.perf_counter()
+        ew.backtest(snapshots)
+        done = time.perf_counter()
+    finally:
+        con.close()
+        copy.unlink(missing_ok=True)
+    return {
+        "snapshots": snapshots.height,
+        "labelled_snapshots": labelled.height,
+        "scored_matches": current.height,
+        "fitted": model is not None,
+        "snapshot_seconds": built - started,
+        "fit_seconds": fitted - built,
+        "score_seconds": scored - fitted,
+        "backtest_seconds": done - scored,
+    }
+
+
+def early_warning_lines(figures: dict) -> list[str]:
+    if not figures:
+        return []
+    rows = [
+        ("snapshots", f"{figures['snapshots']:,} rows", _seconds(figures["snapshot_seconds"])),
+        (
+            "fit" if figures["fitted"] else "fit (history too short: not fitted)",
+            f"{figures['labelled_snapshots']:,} labelled",
+            _seconds(figures["fit_seconds"]),
+        ),
+        ("score", f"{figures['scored_matches']:,} matches", _seconds(figures["score_seconds"])),
+        ("back-test", "one fit per test month", _seconds(figures["backtest_seconds"])),
+    ]
+    return ["", "Early warning (on the full build's working DB):"] + format_table(
+        rows, ("part", "size", "wall")
+    )
 
 
 def _progress(run: PipelineRun) -> None:

@@ -384,13 +384,16 @@ FROM (
 WHERE NOT f.suppressed AND f.role IN ('mentor', 'mentee')
     AND s.program = f.program AND s.cohort = f.cohort AND s.survey_id = f.survey_id
     AND s.item = f.item;
--- (2) Cohort siblings: exactly one real cohort suppressed suppresses the smallest other one.
+-- (2) Cohort siblings: exactly one real cohort suppressed, or several with fewer than k
+-- respondents together, suppresses the smallest other one.
 UPDATE feedback_scores AS f
 SET suppressed = true
 FROM (
     SELECT program, survey_id, role, item, cohort, suppressed,
         count(*) FILTER (WHERE suppressed) OVER (PARTITION BY program, survey_id, role, item)
             AS suppressed_siblings,
+        sum(n_respondents) FILTER (WHERE suppressed)
+            OVER (PARTITION BY program, survey_id, role, item) AS suppressed_respondents,
         row_number() OVER (PARTITION BY program, survey_id, role, item, suppressed
                            ORDER BY n_respondents, cohort) AS smallest_first
     FROM feedback_scores
@@ -398,7 +401,9 @@ FROM (
 ) AS c
 WHERE c.program = f.program AND c.survey_id = f.survey_id AND c.role = f.role
     AND c.item = f.item AND c.cohort = f.cohort
-    AND NOT c.suppressed AND c.suppressed_siblings = 1 AND c.smallest_first = 1;
+    AND NOT c.suppressed AND c.smallest_first = 1
+    AND (c.suppressed_siblings = 1
+         OR c.suppressed_siblings > 1 AND c.suppressed_respondents < getvariable('min_group_size'));
 -- @end-repeat
 
 UPDATE feedback_scores

@@ -22,10 +22,10 @@ header.page h1 { margin: 0; font-size: 22px; }
 .filters { position: sticky; top: 0; z-index: 10; display: flex; flex-wrap: wrap; gap: 16px;
   padding: 8px 24px; background: var(--bg); border-bottom: 1px solid var(--line); }
 .filters label { display: flex; align-items: center; gap: 6px; font-size: 13px; color: var(--muted); }
-.filters select { font: inherit; color: var(--ink); padding: 4px 8px; max-width: 24em;
+.filters select { font: inherit; color: var(--ink); padding: 4px 8px; max-width: min(24em, 100%);
   border: 1px solid #cbd5e1; border-radius: 6px; background: #fff; }
-main { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px;
-  padding: 16px 24px 32px; }
+main { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(520px, 100%), 1fr));
+  gap: 16px; padding: 16px 24px 32px; }
 section.card { min-width: 0; padding: 14px 16px; background: var(--card);
   border: 1px solid var(--line); border-radius: 10px; }
 section.wide { grid-column: 1 / -1; }
@@ -39,7 +39,7 @@ section.card h2 { margin: 0; font-size: 16px; }
 .swatch.tick { width: 3px; height: 14px; }
 .tile-group + .tile-group { margin-top: 14px; }
 .tile-group h3 { margin: 0 0 8px; font-size: 14px; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(175px, 1fr)); gap: 10px; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
 .tile { padding: 10px 12px; background: #fbfcfe; border: 1px solid var(--line); border-radius: 8px; }
 .tile .label { font-size: 12px; font-weight: 600; color: var(--muted); text-transform: uppercase;
   letter-spacing: .03em; }
@@ -71,6 +71,25 @@ th[aria-sort=descending] button.sort::after { content: " \\2193"; color: var(--i
 .links a strong { display: block; }
 .links a span { font-size: 13px; color: var(--muted); }
 footer { padding: 0 24px 24px; font-size: 12px; color: var(--muted); }
+.banner { margin: 10px 24px 0; padding: 10px 14px; border-radius: 8px; font-size: 13px; }
+.banner.stale { background: #fff7e6; border: 1px solid #f59e0b; color: #7c2d12; }
+.stamp .behind { color: var(--amber); }
+.change { margin: 0 0 2px; font-size: 12px; font-weight: 600; }
+.change .since { font-weight: 400; color: var(--muted); }
+.change.better { color: var(--green); }
+.change.worse { color: var(--red); }
+.change.same, .change.neutral { color: var(--muted); }
+.change.none { font-weight: 400; color: var(--muted); font-style: italic; }
+/* Phones: nothing wider than the screen; tables scroll inside their box. */
+@media (max-width: 640px) {
+  nav.top, header.page, .filters, main, footer { padding-left: 12px; padding-right: 12px; }
+  main { padding-top: 12px; gap: 12px; }
+  .banner { margin-left: 12px; margin-right: 12px; }
+  section.card { padding: 12px; }
+  .tiles { grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); }
+  .links { grid-template-columns: 1fr; }
+  .filters label { flex-wrap: wrap; min-width: 0; max-width: 100%; }
+}
 """
 
 # The filter keeps program/cohort/survey selections and applies them to elements and traces.
@@ -83,9 +102,12 @@ window.MP = (function () {
   const charts = [];
   const POINT_ARRAYS = ["x", "y", "text", "customdata", "hovertext", "marker.color",
     "marker.line.color", "error_x.array", "error_x.arrayminus"];
-  const CONFIG = { displaylogo: false, responsive: true,
-    modeBarButtonsToRemove: ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d",
-      "autoScale2d", "resetScale2d"] };
+  // Nothing may send a program's data off the machine: no cloud/share button (plotly.js 3
+  // shows one by default), no server URL, no logo.
+  const CONFIG = { displaylogo: false, responsive: true, showSendToCloud: false,
+    plotlyServerURL: "",
+    modeBarButtonsToRemove: ["sendChartToCloud", "zoom2d", "pan2d", "select2d", "lasso2d",
+      "zoomIn2d", "zoomOut2d", "autoScale2d", "resetScale2d"] };
 
   function selection() {
     const state = {};

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dashboards import fmt
 from dashboards.figures import INK, PALETTE, Axis, Series, category_chart
+from dashboards.headline import headline_rows, live, make_tiles, on_track_about
 from dashboards.page import (
     Body,
     Context,
@@ -15,19 +16,19 @@ from dashboards.page import (
     tile_groups,
     value_tile,
 )
-from dashboards.sql import Row, fetch, per_group
+from dashboards.sql import ALL, Row, fetch, per_group
 
 TITLE = "Cadence"
 LEDE = "Are pairs meeting as often as planned, and which cohorts are slipping?"
 
-# (status, label, colour), in the order a manager reads them: good to bad, then the rest.
+TILES = ["active", "on_track", "meetings_per_month", "attention"]
+# (status, label, colour), good to bad: the statuses of active pairs past their first weeks,
+# the base of the mart's on_track_share, so the green bar is the on-track tile's figure.
 STATUSES = [
     ("on_track", "On track", "#16a34a"),
     ("at_risk", "At risk", "#f59e0b"),
     ("lapsed", "Lapsed", "#dc2626"),
     ("not_started", "Not started", "#6b7280"),
-    ("too_early", "Too early to tell", "#93c5fd"),
-    ("ended", "Ended", "#d1d5db"),
 ]
 # Active pairs by days since their last held meeting: (column, label, colour, condition).
 SINCE_BUCKETS = [
@@ -42,8 +43,12 @@ _MEASURES = ",\n".join(
     [
         "count(*) AS matches",
         "count(*) FILTER (WHERE is_active) AS active",
+        "count(*) FILTER (WHERE is_active AND status <> 'too_early') AS judged",
+        "count(*) FILTER (WHERE status = 'too_early') AS too_early",
+        "count(*) FILTER (WHERE status = 'ended') AS ended",
         *(
-            f"count(*) FILTER (WHERE status = '{s}') / count(*) AS {s}_share"
+            f"count(*) FILTER (WHERE status = '{s}') "
+            f"/ nullif(count(*) FILTER (WHERE is_active AND status <> 'too_early'), 0) AS {s}_share"
             for s, _, _ in STATUSES
         ),
         *(f"count(*) FILTER (WHERE status = '{s}') AS {s}" for s, _, _ in STATUSES),
@@ -79,19 +84,30 @@ SHARE_AXIS = Axis("share of pairs", fmt.pct, ".0%", (0, 1))
 
 
 def build(ctx: Context) -> Body:
-    rows = fetch(ctx.con, CADENCE_SQL)
+    # Finished cohorts (every pair ended) have no cadence to act on: the overview lists them.
+    rows = [row for row in fetch(ctx.con, CADENCE_SQL) if row["active"] or row["cohort"] == ALL]
+    lapse = ctx.run["lapse_days"]
     return Body(
         filters=group_filters(ctx),
         sections=[
-            key_figures(tile_groups(rows, _tiles)),
+            key_figures(tile_groups(live(headline_rows(ctx)), make_tiles(ctx, TILES))),
+            section(
+                "details",
+                "Meeting details",
+                "Figures as of the as-of date (no monthly history yet), per program and cohort.",
+                tile_groups(rows, _tiles),
+                wide=True,
+            ),
             section(
                 "status",
-                "Pair status by cohort",
-                "On track: meeting at target pace. At risk: gap over twice the target interval. "
-                "Lapsed: no meeting for over 60 days. Not started: no meeting yet.",
+                "Status of active pairs by cohort",
+                f"{on_track_about(ctx)} At risk: gap over twice the target interval. Lapsed: no "
+                f"meeting for over {lapse} days. Not started: no meeting yet. Pairs in their first "
+                f"{ctx.run['first_meeting_grace_days']} days and ended pairs are left out "
+                "(counts in the hover).",
                 chart(
                     "status-chart",
-                    _share_chart(rows, [(s, label, c) for s, label, c in STATUSES], "matches"),
+                    _share_chart(rows, [(s, label, c) for s, label, c in STATUSES], "judged"),
                 ),
             ),
             section(
@@ -131,19 +147,6 @@ def build(ctx: Context) -> Body:
 
 def _tiles(row: Row) -> list[Tile]:
     return [
-        Tile(
-            "Active matches",
-            fmt.count(row["active"]),
-            f"of n = {fmt.count(row['matches'])} matches so far",
-            "Pairs matched by the as-of date and not ended.",
-        ),
-        value_tile(
-            "Meetings per month",
-            row["meetings_per_month"],
-            fmt.decimal,
-            f"target {fmt.decimal(row['target_per_month'])} · n = {fmt.count(row['meetings_per_month_n'])} pairs",
-            "Mean meetings held per month by active pairs.",
-        ),
         value_tile(
             "Since last meeting",
             row["days_since_median"],
@@ -181,15 +184,26 @@ def _tiles(row: Row) -> list[Tile]:
 
 def _share_chart(rows: list[Row], parts: list[tuple[str, str, str]], total: str):
     """Stacked shares per cohort; `parts` are (count column, label, colour), `total` the base."""
+
+    def detail(row: Row, series: Series) -> str:
+        text = (
+            f"<br>{fmt.count(row[series.value.removesuffix('_share')])} "
+            f"of {fmt.count(row[total])} pairs"
+        )
+        if total == "judged":
+            text += (
+                f"<br>left out: {fmt.count(row['too_early'])} in their first weeks, "
+                f"{fmt.count(row['ended'])} ended"
+            )
+        return text
+
     return category_chart(
         rows,
         [Series(label, f"{column}_share", color) for column, label, color in parts],
         SHARE_AXIS,
         barmode="stack",
-        detail=lambda row, series: (
-            f"<br>{fmt.count(row[series.value.removesuffix('_share')])} "
-            f"of {fmt.count(row[total])} pairs"
-        ),
+        detail=detail,
+        note=lambda row, _s: "no active pairs past their first weeks" if not row[total] else None,
     )
 
 

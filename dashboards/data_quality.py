@@ -25,7 +25,6 @@ REASON_FAMILIES = {
     "schema": "Missing column (whole file)",
     "other": "Other",
 }
-STALE_DAYS = 14
 LIST_LIMIT = 200
 
 _SOURCES = f"""
@@ -65,17 +64,17 @@ GROUP BY source, position
 ORDER BY position, source
 """
 
-FRESHNESS_SQL = f"""
+# The newest file per source (when it was loaded); freshness itself is the newest record's
+# date (Context.freshness), which the file's load time says nothing about.
+LAST_FILE_SQL = f"""
 WITH sources AS ({_SOURCES}),
 latest AS (
-    SELECT source, path, status, rows_read, ingested_at
+    SELECT source, path, status, ingested_at
     FROM ingest.files
     QUALIFY row_number() OVER (PARTITION BY source ORDER BY ingested_at DESC, path DESC) = 1
 ),
 counts AS (SELECT source, count(*) AS files FROM ingest.files GROUP BY source)
-SELECT source, path, status, rows_read, ingested_at, coalesce(files, 0) AS files,
-    -- operational freshness: how long ago, at build time, the source last delivered a file
-    date_diff('day', CAST(ingested_at AS DATE), CAST($built_at AS DATE)) AS days_old
+SELECT source, path, status, ingested_at, coalesce(files, 0) AS files
 FROM sources LEFT JOIN latest USING (source) LEFT JOIN counts USING (source)
 ORDER BY position, source
 """
@@ -119,14 +118,14 @@ def build(ctx: Context) -> Body:
             ),
             section(
                 "freshness",
-                "Last file per source",
-                f"The newest file ingested for each source; sources with nothing new for over "
-                f"{STALE_DAYS} days when these pages were built are highlighted.",
-                table(
-                    fetch(ctx.con, FRESHNESS_SQL, built_at=ctx.built_at),
-                    _freshness_columns(),
-                    keys=(),
-                ),
+                "How fresh each source is",
+                f"Per source, the date of its newest record (meeting or goal event, response, "
+                f"invitation, match start or end) and its age at the as-of date "
+                f"{ctx.as_of.isoformat()}, which is {fmt.count(ctx.days_behind)} days before "
+                f"this build. Older than {ctx.run['freshness_days']} days (the freshness "
+                "setting) is flagged. Participants' roster rows carry no date of their own.",
+                table(_freshness_rows(ctx), _freshness_columns(), keys=()),
+                wide=True,
             ),
             section(
                 "quarantine-files",
@@ -190,18 +189,36 @@ def _quarantine_chart(rows: list[Row]):
     )
 
 
+def _freshness_rows(ctx: Context) -> list[Row]:
+    records = {row["source"]: row for row in ctx.freshness}
+    undated = {"newest_on": None, "age_days": None, "stale": None}
+    return [{**row, **records.get(row["source"], undated)} for row in fetch(ctx.con, LAST_FILE_SQL)]
+
+
+def _newest(row: Row) -> str:
+    if row["source"] not in {"participants"} and row["stale"] is None:
+        return '<span class="muted">not tracked</span>'
+    if row["stale"] is None:
+        return '<span class="muted">no record date</span>'
+    return (
+        fmt.date(row["newest_on"]) if row["newest_on"] else '<span class="muted">no records</span>'
+    )
+
+
 def _freshness_columns() -> list[Column]:
     return [
         Column("Source", lambda r: fmt.esc(r["source"])),
-        Column("Last file", lambda r: fmt.esc(r["path"]) if r["path"] else '<span class="muted">no file yet</span>'),
-        Column("Ingested at", lambda r: fmt.timestamp(r["ingested_at"])),
+        Column("Newest record", _newest),
         Column(
-            "Days since",
-            lambda r: fmt.count(r["days_old"]),
+            "Age at as-of date",
+            lambda r: fmt.days(r["age_days"]) + (" · stale" if r["stale"] else ""),
             numeric=True,
-            warn=lambda r: r["days_old"] is None or r["days_old"] > STALE_DAYS,
+            about="Days from the newest record to the as-of date.",
+            warn=lambda r: bool(r["stale"]),
         ),
-        Column("Status", lambda r: fmt.esc(r["status"]).replace("_", " ")),
+        Column("Last file", lambda r: (fmt.esc(r["path"]) if r["path"] else '<span class="muted">no file yet</span>')
+               + (f"<small>loaded {fmt.timestamp(r['ingested_at'])} · {fmt.esc(r['status']).replace('_', ' ')}</small>"
+                  if r["path"] else "")),
         Column("Files", lambda r: fmt.count(r["files"]), numeric=True),
     ]  # fmt: skip
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dashboards import fmt
 from dashboards.figures import PALETTE, Axis, Series, category_chart
+from dashboards.headline import headline_rows, make_tiles
 from dashboards.page import (
     Body,
     Column,
@@ -24,13 +25,14 @@ from dashboards.page import (
     value_tile,
 )
 from dashboards.sql import (
-    GROUP_ORDER,
     MAX_WAVES,
     RECENT_WAVE,
     SURVEY_GROUPS,
+    WAVE_DATES,
     WAVE_ORDER,
     Row,
     fetch,
+    in_time_order,
     pivot,
 )
 from dashboards.trends import trend_rows, trend_section
@@ -38,6 +40,7 @@ from dashboards.trends import trend_rows, trend_section
 TITLE = "Feedback"
 LEDE = "What mentees and mentors say in surveys, wave by wave."
 
+TILES = ["satisfaction", "nps", "response"]
 KEYS = ("program", "cohort", "survey_id")
 ROLES = {"mentee": "mentee", "mentor": "mentor", "(all)": "both"}
 ROLE_NAMES = {"mentee": "Mentees", "mentor": "Mentors", "both": "Both roles"}
@@ -59,7 +62,8 @@ SELECT survey_id, list(DISTINCT program ORDER BY program) AS programs,
 FROM ({_WAVES})
 LEFT JOIN (SELECT program, cohort, survey_id, responses FROM marts.survey_response_rates
            WHERE role = '(all)' AND cohort = '(all)') USING (program, cohort, survey_id)
-GROUP BY survey_id ORDER BY {WAVE_ORDER}
+LEFT JOIN {WAVE_DATES} USING (survey_id)
+GROUP BY survey_id ORDER BY max(wave_on) DESC NULLS LAST, {WAVE_ORDER}
 """
 
 _SATISFACTION_BY_ROLE = pivot(
@@ -104,7 +108,8 @@ _SCORES_BY_ITEM = pivot(
 )
 
 # One row per (program, cohort, wave) with satisfaction, NPS and response rate by role.
-BY_ROLE_SQL = f"""
+BY_ROLE_SQL = in_time_order(
+    f"""
 WITH waves AS ({_WAVES}),
 satisfaction AS (
     SELECT program, cohort, survey_id, {_SATISFACTION_BY_ROLE}
@@ -119,34 +124,40 @@ SELECT * FROM waves
 LEFT JOIN satisfaction USING (program, cohort, survey_id)
 LEFT JOIN nps USING (program, cohort, survey_id)
 LEFT JOIN rates USING (program, cohort, survey_id)
-ORDER BY {GROUP_ORDER}, survey_id
-"""
+""",
+    then="survey_id",
+)
 
 # One row per (program, cohort, wave, role) with every item's score.
-ITEMS_SQL = f"""
-SELECT * FROM (
-    SELECT program, cohort, survey_id, role, {_SCORES_BY_ITEM}
+ITEMS_SQL = in_time_order(
+    f"""SELECT program, cohort, survey_id, role, {_SCORES_BY_ITEM}
     FROM marts.feedback_scores
     WHERE {RECENT_WAVE}
-    GROUP BY ALL
+    GROUP BY ALL""",
+    then="survey_id, role <> '(all)', role",
 )
-ORDER BY {GROUP_ORDER}, survey_id, role <> '(all)', role
-"""
 
 
 def build(ctx: Context) -> Body:
     rows = fetch(ctx.con, BY_ROLE_SQL)
     items = fetch(ctx.con, ITEMS_SQL)
     trends = trend_rows(ctx)
-    k = ctx.min_group_size
+    k = ctx.k
     return Body(
         filters=[*group_filters(ctx), _survey_filter(ctx)],
         sections=[
             key_figures(
+                tile_groups(headline_rows(ctx), make_tiles(ctx, TILES)),
+                "Per program and cohort, from its newest wave with enough respondents (named "
+                "under each figure), with the change since its previous such wave. The charts "
+                f"below show the wave picked above (the {MAX_WAVES} newest are listed).",
+            ),
+            section(
+                "wave",
+                "The wave picked above",
+                "Satisfaction, NPS and response rate of every group in that wave.",
                 tile_groups(rows, lambda row: _tiles(row, k), keys=KEYS, heading=_heading),
-                f"For the survey wave picked above: the {MAX_WAVES} newest are listed and the "
-                "most answered is shown first; older ones are in the warehouse. “All cohorts” "
-                "shows the program as a whole.",
+                wide=True,
             ),
             section(
                 "items",
@@ -180,7 +191,8 @@ def build(ctx: Context) -> Body:
             section(
                 "response",
                 "Survey response rate by cohort and role",
-                "Share of invitations answered for the wave picked above.",
+                "Share of invitations answered for the wave picked above; each bar says how "
+                "many invitations it rests on.",
                 chart("response-chart", _response_chart(rows)),
             ),
             trend_section(
@@ -188,7 +200,7 @@ def build(ctx: Context) -> Body:
                 "trend-responses",
                 "Survey responses per month",
                 "Survey responses submitted in each month, all waves.",
-                [Series("Responses", "responses")],
+                Series("Responses", "responses"),
                 Axis("responses", fmt.count, ",.0f"),
             ),
         ],
@@ -277,7 +289,7 @@ def _response_chart(rows: list[Row]):
         role = series.value.removesuffix("_rate")
         return f"<br>{fmt.count(row[f'{role}_responses'])} of {fmt.count(row[f'{role}_invitations'])} invitations"
 
-    return category_chart(
+    figure = category_chart(
         rows,
         [
             Series(ROLE_NAMES[role], f"{role}_rate", color)
@@ -287,6 +299,22 @@ def _response_chart(rows: list[Row]):
         keys=KEYS,
         detail=detail,
     )
+    if figure is None:
+        return None
+    # Each bar names its base ("80% of 5"), so a full bar on a handful of invitations says so.
+    for trace, role in zip(figure.data, ROLES.values(), strict=True):
+        trace.text = [
+            ""
+            if row[f"{role}_rate"] is None
+            else f"{fmt.pct(row[f'{role}_rate'])} of {fmt.count(row[f'{role}_invitations'])}"
+            for row in rows
+        ]
+        trace.textposition = "outside"
+        trace.cliponaxis = False
+        trace.textfont = {"size": 10}
+    # Room right of 100% for the words, with ticks only up to 100%.
+    figure.update_xaxes(range=[0, 1.3], tickvals=[0, 0.25, 0.5, 0.75, 1])
+    return figure
 
 
 def _item_columns(k: int) -> list[Column]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from dashboards.fmt import group_label
+from dashboards.fmt import group_label, group_label_stacked
 from dashboards.sql import Row
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -65,7 +65,7 @@ def category_chart(
     axis: Axis,
     *,
     barmode: str = "group",
-    label: Callable[[Row], str] = group_label,
+    label: Callable[[Row], str] = group_label_stacked,
     keys: Sequence[str] = GROUP_KEYS,
     detail: Callable[[Row, Series], str] = no_detail,
     note: Callable[[Row, Series], str | None] = no_note,
@@ -118,7 +118,11 @@ def category_chart(
 
 
 def trend_chart(rows: Sequence[Row], series: Sequence[Series], axis: Axis) -> go.Figure | None:
-    """Monthly lines: one per (program, cohort) and series; colour by group, dash by series."""
+    """Monthly lines: one per (program, cohort) and series; colour by group, dash by series.
+
+    A row with `is_partial` (the month of D, figures to D only) gets an open marker, "partial"
+    in its hover text and a "partial month" label above it.
+    """
     if not rows:
         return None
     groups: dict[tuple[str, str], list[Row]] = {}
@@ -136,15 +140,27 @@ def trend_chart(rows: Sequence[Row], series: Sequence[Series], axis: Axis) -> go
                     name=name,
                     mode="lines+markers",
                     line={"color": PALETTE[index % len(PALETTE)], "dash": dash, "width": 2},
-                    marker={"size": 5},
+                    marker={
+                        "size": [8 if row.get("is_partial") else 5 for row in group_rows],
+                        "symbol": [
+                            "circle-open" if row.get("is_partial") else "circle"
+                            for row in group_rows
+                        ],
+                    },
                     hovertext=[
-                        f"<b>{name}</b><br>{row['month_end']:%b %Y}: {axis.fmt(row[one.value])}"
+                        f"<b>{name}</b><br>{_month(row)}: {axis.fmt(row[one.value])}"
                         for row in group_rows
                     ],
                     hoverinfo="text",
                     meta={"rule": "series", "keys": {"program": program, "cohort": cohort}},
                 )
             )
+    partial = sorted({row["month_end"].replace(day=1) for row in rows if row.get("is_partial")})
+    for month in partial:
+        fig.add_annotation(
+            x=month, y=1, yref="paper", yanchor="top", xanchor="right", text="partial month",
+            showarrow=False, font={"size": 11, "color": MUTED},
+        )  # fmt: skip
     fig.update_layout(
         _layout(height=300, legend=True),
         xaxis={
@@ -158,6 +174,12 @@ def trend_chart(rows: Sequence[Row], series: Sequence[Series], axis: Axis) -> go
         yaxis=_value_axis(axis),
     )
     return fig
+
+
+def _month(row: Row) -> str:
+    if row.get("is_partial"):
+        return f"{row['month_end']:%b %Y} (partial, to {row['evaluated_on']:%-d %b})"
+    return f"{row['month_end']:%b %Y}"
 
 
 def _category_trace(
@@ -194,9 +216,11 @@ def _category_trace(
         return go.Scatter(
             mode="markers",
             marker={"symbol": "line-ns", "size": 20, "line": {"width": 3, "color": colors}},
+            cliponaxis=False,
             **common,
         )
-    return go.Scatter(mode="markers", marker={"size": 10, "color": colors}, error_x=_error_bars(rows, series), **common)  # fmt: skip
+    # cliponaxis off: a dot at 0% or 100% is drawn whole, not cut in half by the plot edge.
+    return go.Scatter(mode="markers", marker={"size": 10, "color": colors}, error_x=_error_bars(rows, series), cliponaxis=False, **common)  # fmt: skip
 
 
 def _error_bars(rows: Sequence[Row], series: Series) -> dict[str, Any] | None:
@@ -241,13 +265,27 @@ def _notes(row: Row, series: Sequence[Series], note: Callable[[Row, Series], str
         for reason, names in reasons.items()
     ]
     return "".join(
-        f'<br><span style="font-size:11px;color:{MUTED}">{line}</span>' for line in lines
+        f'<br><span style="font-size:11px;color:{MUTED}">{part}</span>'
+        for line in lines
+        for part in _wrap(line)
     )
+
+
+def _wrap(text: str, width: int = 30) -> list[str]:
+    """Split a note into lines of about `width` characters, so it fits beside a phone's chart."""
+    lines = [""]
+    for word in text.split(" "):
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".strip()
+    return lines
 
 
 def _value_axis(axis: Axis) -> dict[str, Any]:
     return {
-        "title": {"text": axis.title, "font": {"size": 12, "color": MUTED}},
+        # standoff keeps the title clear of the tick numbers (automargin makes room for both)
+        "title": {"text": axis.title, "font": {"size": 12, "color": MUTED}, "standoff": 12},
         "tickformat": axis.tickformat,
         "range": list(axis.range) if axis.range else None,
         "rangemode": "tozero",

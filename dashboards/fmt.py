@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from typing import Any
 
 from dashboards.sql import ALL
@@ -42,7 +43,7 @@ def signed(value: float | None) -> str:
 
 
 def days(value: float | None) -> str:
-    return MISSING if value is None else f"{value:,.0f} days"
+    return MISSING if value is None else f"{value:,.0f} day{'' if round(value) == 1 else 's'}"
 
 
 def interval(low: float | None, high: float | None, form: Any) -> str:
@@ -81,6 +82,14 @@ def group_label(row: dict[str, Any]) -> str:
     return f"{esc(row['program'])} · {cohort_name(row['cohort'])}"
 
 
+def group_label_stacked(row: dict[str, Any]) -> str:
+    """The program (small, grey) over the cohort: a chart label half as wide, for phones."""
+    return (
+        f'<span style="font-size:11px;color:#5f6b7a">{esc(row["program"])}</span><br>'
+        f"{cohort_name(row['cohort'])}"
+    )
+
+
 def missing_survey_figure(suppressed: bool | None, min_group_size: int) -> str:
     """Words for a survey figure that has no value: suppressed, or no answers at all."""
     return fewer_than(min_group_size) if suppressed else "no responses yet"
@@ -89,3 +98,59 @@ def missing_survey_figure(suppressed: bool | None, min_group_size: int) -> str:
 def band_badge(band: str | None) -> str:
     """The health band as a coloured pill ('green', 'amber' or 'red')."""
     return f'<span class="badge {esc(band)}">{esc(band)}</span>'
+
+
+ARROWS = {"up": "▲", "down": "▼", "flat": "="}
+
+
+def change(
+    current: float | None,
+    previous: float | None,
+    delta: Callable[[float], str],
+    *,
+    since: str,
+    higher_is_better: bool | None = True,
+) -> str:
+    """The change of a headline figure as a small line: arrow, signed difference, since when.
+
+    `delta` formats the difference (e.g. "+3 pts"); a difference that formats as zero is "no
+    change". The class says better, worse or neutral (None: neither direction is better).
+    """
+    if current is None or previous is None:
+        return f'<div class="change none">no figure for {since} to compare</div>'
+    text = delta(current - previous)
+    direction = (
+        "flat"
+        if not any(c.isdigit() and c != "0" for c in text)
+        else ("up" if current > previous else "down")
+    )
+    if direction == "flat":
+        verdict, text = "same", "no change"
+    elif higher_is_better is None:
+        verdict = "neutral"
+    else:
+        verdict = "better" if (direction == "up") == higher_is_better else "worse"
+    words = {"better": "better", "worse": "worse", "same": "same", "neutral": "change"}[verdict]
+    return (
+        f'<div class="change {verdict}" data-direction="{direction}" title="{words} than {since}">'
+        f'<span aria-hidden="true">{ARROWS[direction]}</span> {text} '
+        f'<span class="since">since {since}</span></div>'
+    )
+
+
+def points(value: float) -> str:
+    """A difference of two shares in percentage points."""
+    return f"{100 * value:+.0f} pts"
+
+
+def signed_decimal(value: float) -> str:
+    return f"{value:+.1f}"
+
+
+def signed_count(value: float) -> str:
+    return f"{value:+,.0f}"
+
+
+def month_end(value: dt.date | None) -> str:
+    """'31 Oct 2026' for the month end a change is measured against."""
+    return MISSING if value is None else f"{value.day} {value:%b %Y}"

@@ -1,30 +1,37 @@
-"""Goals: attainment with intervals, the status funnel, time to achieve, overdue goals, quality."""
+"""Goals: attainment with intervals, the status funnel, time to achieve, how late overdue goals
+are, quality. Public: counts only; the overdue goals themselves, with the pairs' names, are on
+the restricted at-risk page."""
 
 from __future__ import annotations
 
 from dashboards import fmt
 from dashboards.figures import PALETTE, Axis, Series, category_chart
+from dashboards.headline import headline_rows, live, make_tiles
 from dashboards.page import (
     Body,
-    Column,
     Context,
     Tile,
     chart,
     group_filters,
     key_figures,
     section,
-    table,
     tile_groups,
     value_tile,
 )
-from dashboards.sql import GROUP_ORDER, Row, fetch, per_group, pivot
+from dashboards.sql import Row, fetch, in_time_order, per_group, pivot
 from dashboards.trends import trend_rows, trend_section
 
 TITLE = "Goals"
 LEDE = "Are pairs setting good goals and reaching them?"
 
+TILES = ["attainment", "overdue", "coverage"]
 HORIZONS = {"short_term": "short", "long_term": "long", "all": "all"}
-OVERDUE_LIMIT = 200
+# Overdue goals of active pairs by days past their target date: (column, label, colour, rule).
+LATENESS = [
+    ("late_30", "up to 30 days", "#fbbf24", "days_late <= 30"),
+    ("late_90", "31–90 days", "#f97316", "days_late BETWEEN 31 AND 90"),
+    ("late_more", "over 90 days", "#dc2626", "days_late > 90"),
+]
 
 _ATTAINMENT_BY_HORIZON = pivot(
     {
@@ -54,15 +61,28 @@ _COVERAGE_BASE = per_group(
     "count(*) AS coverage_n", "marts.match_cadence", "matched_on <= CAST($as_of AS DATE) - 30"
 )
 
+_LATENESS = per_group(
+    ", ".join(
+        [
+            "count(*) AS overdue_active",
+            *(f"count(*) FILTER (WHERE {rule}) AS {column}" for column, _, _, rule in LATENESS),
+        ]
+    ),
+    """(SELECT g.program, g.cohort, date_diff('day', g.target_date, CAST($as_of AS DATE)) AS days_late
+        FROM marts.goal_status AS g JOIN marts.match_cadence AS mc USING (match_id)
+        WHERE g.is_overdue AND mc.is_active)""",
+)
+
 # One row per (program, cohort) with goals: per-horizon figures (short_, long_, all_ columns).
-GOALS_SQL = f"""
+GOALS_SQL = in_time_order(f"""
 WITH attainment AS (
     SELECT program, cohort, {_ATTAINMENT_BY_HORIZON}
     FROM marts.goal_attainment
     GROUP BY program, cohort
 ),
 funnel AS ({_FUNNEL}),
-coverage AS ({_COVERAGE_BASE})
+coverage AS ({_COVERAGE_BASE}),
+lateness AS ({_LATENESS})
 SELECT *,
     (all_open - all_overdue) / nullif(all_set, 0) AS open_on_time_share,
     all_overdue / nullif(all_set, 0) AS overdue_share,
@@ -72,18 +92,8 @@ FROM attainment
 LEFT JOIN funnel USING (program, cohort)
 LEFT JOIN (SELECT program, cohort, goal_coverage FROM marts.program_health) USING (program, cohort)
 LEFT JOIN coverage USING (program, cohort)
-ORDER BY {GROUP_ORDER}
-"""
-
-OVERDUE_SQL = f"""
-SELECT program, cohort, match_id, goal_id, title, horizon, target_date, progress_pct,
-    date_diff('day', target_date, CAST($as_of AS DATE)) AS days_overdue,
-    count(*) OVER () AS total
-FROM marts.goal_status
-WHERE is_overdue
-ORDER BY target_date, goal_id
-LIMIT {OVERDUE_LIMIT}
-"""
+LEFT JOIN lateness USING (program, cohort)
+""")
 
 STATUS_PARTS = [
     ("Achieved", "achieved_share", "achieved", "#16a34a"),
@@ -96,12 +106,18 @@ RATE_AXIS = Axis("goal attainment", fmt.pct, ".0%", (0, 1))
 
 def build(ctx: Context) -> Body:
     rows = fetch(ctx.con, GOALS_SQL, as_of=ctx.as_of)
-    overdue = fetch(ctx.con, OVERDUE_SQL, as_of=ctx.as_of)
     trends = trend_rows(ctx)
     return Body(
         filters=group_filters(ctx),
         sections=[
-            key_figures(tile_groups(rows, _tiles)),
+            key_figures(tile_groups(live(headline_rows(ctx)), make_tiles(ctx, TILES))),
+            section(
+                "details",
+                "More goal figures",
+                "As of the as-of date, per program and cohort (no monthly history yet).",
+                tile_groups(rows, _tiles),
+                wide=True,
+            ),
             section(
                 "attainment",
                 "Goal attainment by horizon",
@@ -135,28 +151,32 @@ def build(ctx: Context) -> Body:
                 "ago that set a goal within their first 30 days.",
                 chart("quality-chart", _quality_chart(rows)),
             ),
-            trend_section(
-                trends,
-                "trend-goals",
-                "Goals set and achieved per month",
-                "Solid: goals set in the month. Dotted: goals achieved in the month.",
-                [Series("set", "goals_set"), Series("achieved", "goals_achieved")],
-                Axis("goals", fmt.count, ",.0f"),
-            ),
             section(
                 "overdue",
-                "Overdue goals",
-                f"Open goals past their target date, oldest first (up to {OVERDUE_LIMIT}"
-                f"{_of_total(overdue)}). Click a column to sort.",
-                table(overdue, _overdue_columns(), sortable=True, empty="No overdue goals."),
-                wide=True,
+                "How late overdue goals are",
+                "Open goals of active pairs past their target date, by days late. Ended pairs' "
+                "goals are left out; the goals themselves, with the pairs to contact, are on the "
+                "restricted at-risk page.",
+                chart("overdue-chart", _lateness_chart(rows)),
+            ),
+            trend_section(
+                trends,
+                "trend-goals-set",
+                "Goals set per month",
+                "Goals set in each month.",
+                Series("Goals set", "goals_set"),
+                Axis("goals set", fmt.count, ",.0f"),
+            ),
+            trend_section(
+                trends,
+                "trend-goals-achieved",
+                "Goals achieved per month",
+                "Goals achieved in each month.",
+                Series("Goals achieved", "goals_achieved"),
+                Axis("goals achieved", fmt.count, ",.0f"),
             ),
         ],
     )
-
-
-def _of_total(rows: list[Row]) -> str:
-    return f" of {fmt.count(rows[0]['total'])}" if rows else ""
 
 
 def _tiles(row: Row) -> list[Tile]:
@@ -166,21 +186,6 @@ def _tiles(row: Row) -> list[Tile]:
             fmt.count(row["all_set"]),
             f"{fmt.count(row['all_open'])} open · {fmt.count(row['all_achieved'])} achieved",
             "Goals set by pairs in this group.",
-        ),
-        value_tile(
-            "Attainment",
-            row["all_rate"],
-            fmt.pct,
-            f"n = {fmt.count(row['all_n'])} goals achieved, abandoned or overdue",
-            "Achieved ÷ (achieved + abandoned + overdue)."
-            + fmt.interval_sentence(row["all_low"], row["all_high"], fmt.pct),
-            missing="no goals resolved yet",
-        ),
-        Tile(
-            "Overdue goals",
-            fmt.count(row["all_overdue"]),
-            f"of n = {fmt.count(row['all_open'])} open goals",
-            "Open goals past their target date.",
         ),
         value_tile(
             "Time to achieve",
@@ -197,15 +202,18 @@ def _tiles(row: Row) -> list[Tile]:
             f"n = {fmt.count(row['all_set'])} goals",
             "Goals with a measure and a target date.",
         ),
-        value_tile(
-            "Goal coverage",
-            row["goal_coverage"],
-            fmt.pct,
-            f"n = {fmt.count(row['coverage_n'])} pairs matched 30+ days ago",
-            "Pairs with a goal set in their first 30 days.",
-            missing="no pair matched 30+ days ago",
-        ),
     ]
+
+
+def _lateness_chart(rows: list[Row]):
+    shown = [row for row in rows if row["overdue_active"]]
+    return category_chart(
+        shown,
+        [Series(label, column, color) for column, label, color, _ in LATENESS],
+        Axis("overdue goals", fmt.count, ",.0f"),
+        barmode="stack",
+        detail=lambda row, _s: f"<br>of {fmt.count(row['overdue_active'])} overdue goals",
+    )
 
 
 def _attainment_chart(rows: list[Row]):
@@ -292,34 +300,3 @@ def _quality_chart(rows: list[Row]):
         detail=lambda row, series: f"<br>n = {bases[series.value](row)}",
         values_on_bars=True,
     )
-
-
-def _overdue_columns() -> list[Column]:
-    return [
-        Column("Program", lambda r: fmt.esc(r["program"]), lambda r: r["program"]),
-        Column("Cohort", lambda r: fmt.esc(r["cohort"]), lambda r: r["cohort"]),
-        Column("Match", lambda r: fmt.esc(r["match_id"]), lambda r: r["match_id"]),
-        Column("Goal", lambda r: fmt.esc(r["title"]), lambda r: r["title"]),
-        Column(
-            "Horizon", lambda r: fmt.esc(r["horizon"]).replace("_", " "), lambda r: r["horizon"]
-        ),
-        Column(
-            "Target date",
-            lambda r: fmt.date(r["target_date"]),
-            lambda r: fmt.date(r["target_date"]),
-        ),
-        Column(
-            "Days overdue",
-            lambda r: fmt.count(r["days_overdue"]),
-            lambda r: r["days_overdue"],
-            numeric=True,
-            about="Days from the target date to the as-of date.",
-        ),
-        Column(
-            "Progress",
-            lambda r: fmt.percent_points(r["progress_pct"]),
-            lambda r: r["progress_pct"],
-            numeric=True,
-            about="Latest progress update, 0–100%.",
-        ),
-    ]

@@ -11,18 +11,24 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import duckdb
 import plotly.graph_objects as go
 
+from dashboards import fmt
 from dashboards.assets import CSS, SCRIPT
 from dashboards.fmt import esc, group_label, timestamp
-from dashboards.sql import Row
+from dashboards.sql import ALL, COHORT_STARTS, NEWEST_RECORDS, Row, fetch, table_exists
 
 PLOTLY_JS = "plotly.min.js"
 GROUP_KEYS = ("program", "cohort")
 EMPTY_NOTE = '<p class="empty-note" hidden>Nothing to show for this selection.</p>'
+
+
+# Used only while core.run_info has no freshness_days column yet (the settings' default).
+DEFAULT_FRESHNESS_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,59 @@ class Context:
     as_of: dt.date
     built_at: dt.datetime
     min_group_size: int
+
+    @cached_property
+    def run(self) -> Row:
+        """The thresholds the warehouse was computed with (core.run_info), the one source of
+        lapse days, k, grace days and freshness days for every page."""
+        row = fetch(self.con, "SELECT * FROM core.run_info")[0] if self._has_run_info else {}
+        return {
+            "min_group_size": self.min_group_size,
+            "lapse_days": None,
+            "first_meeting_grace_days": None,
+            "timezone": "UTC",
+            **{key: value for key, value in row.items() if value is not None},
+            "freshness_days": row.get("freshness_days") or DEFAULT_FRESHNESS_DAYS,
+        }
+
+    @property
+    def k(self) -> int:
+        return self.run["min_group_size"]
+
+    @cached_property
+    def _has_run_info(self) -> bool:
+        return table_exists(self.con, "core.run_info") and bool(
+            self.con.execute("SELECT count(*) FROM core.run_info").fetchone()[0]
+        )
+
+    @cached_property
+    def freshness(self) -> list[Row]:
+        """Per source: its newest record's date, that date's age against D, stale or not."""
+        return fetch(
+            self.con,
+            f"""SELECT source, newest_on, date_diff('day', newest_on, CAST($as_of AS DATE)) AS age_days,
+                    newest_on IS NULL OR date_diff('day', newest_on, CAST($as_of AS DATE)) > $days
+                        AS stale
+                FROM ({NEWEST_RECORDS})""",
+            as_of=self.as_of,
+            timezone=self.run["timezone"],
+            days=self.run["freshness_days"],
+        )
+
+    @property
+    def days_behind(self) -> int:
+        """How many days the as-of date D lies before the day the pages were built."""
+        return (self.built_at.date() - self.as_of).days
+
+    @cached_property
+    def cohorts_in_time_order(self) -> list[tuple[str, str]]:
+        return [
+            (row["program"], row["cohort"])
+            for row in fetch(
+                self.con,
+                f"SELECT program, cohort FROM {COHORT_STARTS} ORDER BY program, cohort_start, cohort",
+            )
+        ]
 
 
 @dataclass(frozen=True)
@@ -53,6 +112,8 @@ class Filter:
 class Body:
     sections: list[str]
     filters: list[Filter] = field(default_factory=list)
+    css: str = ""  # the page's own styles and script, inlined after the shared ones
+    script: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +123,8 @@ class Tile:
     n: str  # HTML-safe, e.g. "n = 120 active matches"
     about: str  # one line explaining the metric
     muted: bool = False  # the value is words (suppressed or missing), not a number
+    change: str = ""  # HTML-safe change against the last month end or wave (fmt.change)
+    figure: str = ""  # the catalogue name of the figure (data-figure), the same on every page
 
 
 @dataclass(frozen=True)
@@ -82,13 +145,18 @@ def render_page(
     nav: Sequence[tuple[str, str]],
     ctx: Context,
     body: Body,
+    root: str = "",
 ) -> str:
+    """`nav` names pages by their path from the site root; `root` leads from this page there
+    ("../" for a page in restricted/), so every link is relative."""
     links = "".join(
-        f'<a href="{name}.html"{" aria-current=page" if name == slug else ""}>{text}</a>'
+        f'<a href="{root}{name}.html"{" aria-current=page" if name == slug else ""}>{text}</a>'
         for name, text in nav
     )
     filters = _filters_html(body.filters)
     sections = "\n".join(body.sections)
+    # plotly.js (4.8 MB) only where a chart is drawn.
+    plotly = f'<script src="{root}{PLOTLY_JS}"></script>\n' if "MP.chart(" in sections else ""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -96,26 +164,53 @@ def render_page(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Mentor Pulse</title>
 <link rel="icon" href="data:,">
-<style>{CSS}</style>
-<script src="{PLOTLY_JS}"></script>
-<script>{SCRIPT}</script>
+<style>{CSS}{body.css}</style>
+{plotly}<script>{SCRIPT}{body.script}</script>
 </head>
 <body>
 <nav class="top"><span class="brand">Mentor Pulse</span>{links}</nav>
 <header class="page">
 <h1>{title}</h1>
 <p class="lede">{lede}</p>
-<p class="stamp">data as of <strong>{ctx.as_of.isoformat()}</strong> · built at {timestamp(ctx.built_at)}</p>
+<p class="stamp">data as of <strong>{ctx.as_of.isoformat()}</strong> · built at {timestamp(ctx.built_at)}{_behind(ctx)}</p>
 </header>
+{stale_banner(ctx, root)}
 {filters}
 <main>
 {sections}
 </main>
 <footer>Mentor Pulse · figures for the as-of date above · survey figures from fewer than
-{ctx.min_group_size} respondents are suppressed to protect anonymity.</footer>
+{ctx.k} respondents are suppressed to protect anonymity.</footer>
 </body>
 </html>
 """
+
+
+def _behind(ctx: Context) -> str:
+    days = ctx.days_behind
+    if days <= 0:
+        return ""
+    return f' · <span class="behind">the as-of date is {fmt.count(days)} day{"s" * (days != 1)} before the build</span>'
+
+
+def stale_banner(ctx: Context, root: str = "") -> str:
+    """A warning on every page when a source's newest record is older than the setting."""
+    stale = [row for row in ctx.freshness if row["stale"]]
+    if not stale:
+        return ""
+    days = ctx.run["freshness_days"]
+    items = "; ".join(
+        f"{esc(row['source'])}: no records"
+        if row["newest_on"] is None
+        else f"{esc(row['source'])}: newest record {row['newest_on'].isoformat()}, "
+        f"{fmt.days(row['age_days'])} before the as-of date"
+        for row in stale
+    )
+    return (
+        f'<div class="banner stale" role="alert"><strong>Some data is older than {fmt.days(days)}'
+        f"</strong> (the freshness setting): {items}. Figures that rest on it may be out of date; "
+        f'see <a href="{root}data_quality.html#freshness">Data quality</a>.</div>'
+    )
 
 
 def section(section_id: str, title: str, explain: str, content: str, *, wide: bool = False) -> str:
@@ -184,12 +279,14 @@ def table(
     keys: Sequence[str] = GROUP_KEYS,
     sortable: bool = False,
     empty: str = "Nothing to list.",
+    row_data: Callable[[Row], dict[str, str]] | None = None,
 ) -> str:
+    """`row_data` adds data-* attributes to each row (e.g. the values a CSV export writes)."""
     if not rows:
         return f'<p class="muted">{empty}</p>'
     head = "".join(_header_html(column, sortable) for column in columns)
     body = "".join(
-        f'<tr data-filter="rows"{_data_keys(row, keys)}>'
+        f'<tr data-filter="rows"{_data_keys(row, keys)}{_row_data(row, row_data)}>'
         f"{''.join(_cell_html(column, row) for column in columns)}</tr>"
         for row in rows
     )
@@ -207,21 +304,20 @@ def value_tile(
     about: str,
     *,
     missing: str = "no data yet",
+    change: str = "",
+    figure: str = "",
 ) -> Tile:
     """A tile showing `form(value)`, or the words `missing` (never a blank or a zero)."""
     if value is None:
-        return Tile(label, missing, n, about, muted=True)
-    return Tile(label, form(value), n, about)
+        return Tile(label, missing, n, about, muted=True, figure=figure)
+    return Tile(label, form(value), n, about, change=change, figure=figure)
 
 
 def group_filters(ctx: Context) -> list[Filter]:
     """Program and cohort selects listing every group with a known match."""
-    rows = ctx.con.execute(
-        """SELECT program, cohort FROM marts.program_health
-           WHERE cohort <> '(all)' ORDER BY program, cohort"""
-    ).fetchall()
+    rows = [(p, c) for p, c in ctx.cohorts_in_time_order if c != ALL]
     programs = sorted({program for program, _ in rows})
-    cohorts: dict[str, list[str]] = {}
+    cohorts: dict[str, list[str]] = {}  # in time order: dicts keep the first insertion
     for program, cohort in rows:
         cohorts.setdefault(cohort, []).append(program)
     return [
@@ -229,7 +325,7 @@ def group_filters(ctx: Context) -> list[Filter]:
         Filter(
             "cohort",
             "Cohort",
-            [Option(c, esc(c), tuple(ps)) for c, ps in sorted(cohorts.items())],
+            [Option(c, esc(c), tuple(ps)) for c, ps in cohorts.items()],
             "All cohorts",
         ),
     ]
@@ -254,6 +350,11 @@ def _option_html(option: Option, selected: bool) -> str:
     return f'<option value="{esc(option.value)}"{programs}{chosen}>{option.text}</option>'
 
 
+def _row_data(row: Row, row_data: Callable[[Row], dict[str, str]] | None) -> str:
+    items = row_data(row).items() if row_data else ()
+    return "".join(f' data-{name}="{esc(value)}"' for name, value in items)
+
+
 def _data_keys(row: Row, keys: Sequence[str]) -> str:
     return "".join(f' data-{key}="{esc(row[key])}"' for key in keys)
 
@@ -262,9 +363,10 @@ def _tile_html(tile: Tile) -> str:
     value_class = "value muted" if tile.muted else "value"
     if len(re.sub(r"<[^>]*>", "", tile.value)) > 8:  # a date or words: a smaller font
         value_class += " long"
+    figure = f' data-figure="{esc(tile.figure)}"' if tile.figure else ""
     return (
-        f'<div class="tile"><div class="label">{tile.label}</div>'
-        f'<div class="{value_class}">{tile.value}</div><div class="n">{tile.n}</div>'
+        f'<div class="tile"{figure}><div class="label">{tile.label}</div>'
+        f'<div class="{value_class}">{tile.value}</div>{tile.change}<div class="n">{tile.n}</div>'
         f'<div class="about">{tile.about}</div></div>'
     )
 

@@ -10,12 +10,15 @@ import http.server
 import os
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
+from assets.run_lock import RunLockTimeout
 from assets.settings import SettingsError, load_settings
 
 EXIT_FAILED = 1
 EXIT_BAD_SETTINGS = 2
+EXIT_BUSY = 3  # gave up waiting for another run's lock
 
 
 def _print_err(message: str) -> None:
@@ -37,62 +40,96 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def run_pipeline(log_level: str = "INFO") -> bool:
-    """Run the whole graph once for the settings in the environment; True when all passed."""
+    """Run the whole graph once for the settings in the environment; True when all passed.
 
+    The run's parameters are fixed here, once ("today" too, without MENTORPULSE_AS_OF), and
+    go into its run config and tags. Dead runs of this DAGSTER_HOME are failed first; the run
+    then holds the data root's run lock until its summary is printed.
+    """
+    from assets.resources import parameter_tags, run_config_for
+    from assets.run_lock import process_tags, run_lock
     from pipelines.definitions import defs
+    from pipelines.sensors import fail_dead_runs
 
     settings = load_settings()  # fail fast, before Dagster starts, on a bad setting
-    started = dt.datetime.now(dt.UTC)
-    instance = _instance()
-    job = defs.resolve_job_def("refresh_all")
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
-    failed_checks = [
-        f"{'.'.join(e.asset_key.path)}:{e.check_name}"
-        for e in result.get_asset_check_evaluations()
-        if not e.passed and e.severity.value == "ERROR"
-    ]
-    warned_checks = [
-        f"{'.'.join(e.asset_key.path)}:{e.check_name}"
-        for e in result.get_asset_check_evaluations()
-        if not e.passed and e.severity.value == "WARN"
-    ]
-    _report(settings, started, failed_checks, warned_checks)
+    instance = _instance(settings)
+    if instance is not None:
+        fail_dead_runs(instance, _print_err)
+    run_id = str(uuid.uuid4())
+    with run_lock(settings, run_id):
+        job = defs.resolve_job_def("refresh_all")
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            run_config={
+                **run_config_for(settings),
+                "loggers": {"console": {"config": {"log_level": log_level}}},
+            },
+            tags={**parameter_tags(settings), **process_tags()},
+        )
+        failed_checks = [
+            f"{'.'.join(e.asset_key.path)}:{e.check_name}"
+            for e in result.get_asset_check_evaluations()
+            if not e.passed and e.severity.value == "ERROR"
+        ]
+        warned_checks = [
+            f"{'.'.join(e.asset_key.path)}:{e.check_name}"
+            for e in result.get_asset_check_evaluations()
+            if not e.passed and e.severity.value == "WARN"
+        ]
+        _report(settings, run_id, failed_checks, warned_checks)
     return result.success and not failed_checks
 
 
-def _instance():
+def _instance(settings):
     """The DAGSTER_HOME instance when one is set (made on first use, with the project's
-    dagster.yaml), so CLI runs show up in `dagster dev`; else a throw-away one."""
+    dagster.yaml), so CLI runs show up in `dagster dev`; else a throw-away one.
+
+    Making it is serialised by a lock in DAGSTER_HOME: two runs started together on a new
+    home would otherwise both create Dagster's storage, and one would fail.
+    """
     import dagster as dg
+
+    from assets.run_lock import describe_holder, file_lock
 
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         return None
     config = Path(home) / "dagster.yaml"
-    if not config.exists():
-        config.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(Path(__file__).with_name("dagster.yaml"), config)
-    return dg.DagsterInstance.get()
+    lock = Path(home) / "instance.lock"
+    with file_lock(lock, describe_holder(None), settings.lock_wait_seconds, log=None):
+        if not config.exists():
+            config.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(Path(__file__).with_name("dagster.yaml"), config)
+        return dg.DagsterInstance.get()  # creates its SQLite storage: once, under the lock
 
 
-def _report(settings, started: dt.datetime, failed: list[str], warned: list[str]) -> None:
+def _report(settings, run_id: str, failed: list[str], warned: list[str]) -> None:
+    from assets.ingest.loader import ensure_tables
     from assets.publish import analyst_hint
     from assets.resources import open_working_db
 
     with open_working_db(settings) as con:
+        ensure_tables(con)  # a run that failed before ingest has none yet
         files = con.execute(
             "SELECT path, status, rows_read, rows_loaded, rows_duplicate, rows_quarantined, "
-            "coalesce(message, '') FROM ingest.files WHERE ingested_at >= ? ORDER BY source, path",
-            [started],
+            "coalesce(message, '') FROM ingest.files WHERE run_id = ? ORDER BY source, path",
+            [run_id],
         ).fetchall()
         reasons = con.execute(
-            "SELECT source, reason, count(*) FROM ingest.quarantine WHERE quarantined_at >= ? "
+            "SELECT q.source, q.reason, count(*) FROM ingest.quarantine q "
+            "JOIN ingest.files f USING (load_id) WHERE f.run_id = ? "
             "GROUP BY ALL ORDER BY 1, 3 DESC",
-            [started],
+            [run_id],
+        ).fetchall()
+        # A file stays listed, run after run, while its latest row is a rejection.
+        still_rejected = con.execute(
+            "SELECT path, coalesce(message, '') FROM ("
+            "  SELECT *, row_number() OVER (PARTITION BY path ORDER BY ingested_at DESC) AS n"
+            "  FROM ingest.files"
+            ") WHERE n = 1 AND status = 'rejected' AND run_id IS DISTINCT FROM ? ORDER BY path",
+            [run_id],
         ).fetchall()
     print(f"\nAs of {settings.as_of} ({settings.timezone}); data root {settings.data_dir}")
     if files:
@@ -100,9 +137,17 @@ def _report(settings, started: dt.datetime, failed: list[str], warned: list[str]
     else:
         print("\nNo new files: metrics recomputed for the as-of date.")
     if reasons:
-        print("\nQuarantined in this run, by source and reason (see ingest.quarantine):")
+        print(
+            "\nQuarantined in this run, by source and reason (see ingest.quarantine; "
+            "`mentorpulse quarantine show FILE LINE` prints a record):"
+        )
         for source, reason, count in reasons:
             print(f"  {source:<13} {reason:<40} {count:>6}")
+    still_rejected = [r for r in still_rejected if (settings.landing_dir / r[0]).exists()]
+    if still_rejected:
+        print("\nStill rejected from earlier runs (listed until fixed or removed from landing/):")
+        for path, message in still_rejected:
+            print(f"  {path:<48} {message}")
     for label, checks in (("FAILED blocking checks", failed), ("Warnings", warned)):
         if checks:
             print(f"\n{label}: " + ", ".join(checks))
@@ -117,7 +162,10 @@ def _print_files(files: list[tuple]) -> None:
         f"\nFiles ingested in this run: {len(files)} — records read {read}, loaded {loaded}, "
         f"exact duplicates {duplicate}, quarantined {quarantined}"
     )
-    noteworthy = [f for f in files if f[1] != "loaded" or f[4] or f[5]]
+    # A loaded file can carry a warning (an export's mapped item with no answer anywhere).
+    noteworthy = [
+        f for f in files if f[1] != "loaded" or f[4] or f[5] or "warning: " in (f[6] or "")
+    ]
     if noteworthy:
         print("Files with duplicates, quarantined records or problems:")
     for path, status, read, loaded, duplicate, quarantined, message in noteworthy:
@@ -174,6 +222,72 @@ def cmd_dictionary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_mapping(args: argparse.Namespace) -> int:
+    """How a survey export would load with a mapping; writes nothing (exit 0: clean)."""
+    from assets.ingest.exports.check import check_mapping
+
+    for path in (args.mapping, args.export):
+        if not Path(path).is_file():
+            _print_err(f"mentorpulse check-mapping: no such file: {path}")
+            return EXIT_FAILED
+    check = check_mapping(load_settings(), Path(args.mapping), Path(args.export))
+    print("\n".join(check.lines()))
+    return 0 if check.clean else EXIT_FAILED
+
+
+def cmd_quarantine_show(args: argparse.Namespace) -> int:
+    """A quarantined record's text, rule and detail, from the restricted working database
+    (the published quarantine holds no record text)."""
+    import duckdb
+
+    from assets.ingest.loader import quarantine_summary, quarantined_records
+
+    settings = load_settings()
+    given = Path(args.file)
+    if given.is_absolute() and given.is_relative_to(settings.landing_dir):
+        given = given.relative_to(settings.landing_dir)
+    elif given.parts[:1] == ("landing",):
+        given = Path(*given.parts[1:])
+    path = given.as_posix()
+    try:
+        with duckdb.connect(str(settings.working_db_path), read_only=True) as con:
+            records = quarantined_records(con, path, args.line)
+            others = [] if records else quarantine_summary(con, path)
+    except duckdb.IOException:
+        _print_err(
+            f"mentorpulse: cannot read {settings.working_db_path}: a run is using it or it "
+            "does not exist yet (`mentorpulse run` makes it); try again when the run ends."
+        )
+        return EXIT_BUSY
+    except duckdb.CatalogException:
+        _print_err(f"mentorpulse: nothing ingested yet in {settings.working_db_path}.")
+        return EXIT_FAILED
+    if not records:
+        if others:
+            where = ", ".join(
+                f"line {line}: {rule}" if line is not None else f"the whole file: {rule}"
+                for line, rule in others
+            )
+            _print_err(f"No quarantined record at {path} line {args.line}. Quarantined: {where}.")
+        else:
+            _print_err(
+                f"No quarantined record in {path}: FILE is the path relative to landing/ "
+                "as ingest.quarantine.path shows it (e.g. meetings/meetings_2026-01-20.jsonl)."
+            )
+        return EXIT_FAILED
+    for quarantined_at, rule, detail, text in records:
+        print(
+            f"{path} line {args.line}: rule {rule} (quarantined {quarantined_at:%Y-%m-%d %H:%M %Z})"
+        )
+        print(f"  detail: {detail or '-'}")
+        if text is None:
+            print("  no record text is kept for this rule: look at that line of the landing file")
+        else:
+            print("  record text (personal data: do not copy it into tickets):")
+            print("\n".join("    " + part for part in text.split("\n")))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mentorpulse",
@@ -212,6 +326,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dictionary.add_argument("--output", default="docs/data_dictionary.md")
     dictionary.set_defaults(handler=cmd_dictionary)
+
+    check_mapping = commands.add_parser(
+        "check-mapping",
+        help="report how a survey export would load with a mapping, before it lands "
+        "(writes nothing; exit 0 when it would load clean)",
+    )
+    check_mapping.add_argument("mapping", help="the mapping file (.toml, .yaml, .yml)")
+    check_mapping.add_argument("export", help="the tool's export (.csv, .xlsx)")
+    check_mapping.set_defaults(handler=cmd_check_mapping)
+
+    quarantine = commands.add_parser(
+        "quarantine", help="look at quarantined records (reads the restricted working database)"
+    )
+    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    show = quarantine_commands.add_parser(
+        "show", help="print a quarantined record's text, rule and detail"
+    )
+    show.add_argument("file", help="the landed file, relative to landing/ (e.g. meetings/x.jsonl)")
+    show.add_argument("line", type=int, help="the record's line (ingest.quarantine.line)")
+    show.set_defaults(handler=cmd_quarantine_show)
     return parser
 
 
@@ -222,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         _print_err(f"mentorpulse: {error}")
         return EXIT_BAD_SETTINGS
+    except RunLockTimeout as error:
+        _print_err(f"mentorpulse: {error}")
+        return EXIT_BUSY
 
 
 if __name__ == "__main__":

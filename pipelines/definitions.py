@@ -1,27 +1,32 @@
 """The one Definitions of the code location: assets, checks, jobs, sensors, schedule."""
 
+import os
+from zoneinfo import ZoneInfo
+
 import dagster as dg
 
 from assets.dashboards_asset import dashboards
 from assets.ingest.assets import INGEST_ASSETS
 from assets.publish import build_publish_asset
-from assets.resources import WarehouseResource
-from assets.settings import load_settings
+from assets.resources import WarehouseResource, parameter_tags, run_config_for
+from assets.settings import ENV_PREFIX, load_settings
 from assets.warehouse.assets import (
     CHECK_DEFINITIONS,
     TABLE_ASSETS,
     participant_keys,
     table_key,
 )
+from assets.warehouse.risk_assets import RISK_KEYS, early_warning
 from assets.warehouse.sql_runner import all_sql_tables
 from pipelines.jobs import refresh_all
-from pipelines.sensors import LANDING_SENSORS
+from pipelines.sensors import LANDING_SENSORS, dead_runs_sensor
 
 published_warehouse = build_publish_asset(
-    [table_key(t.qualified_name) for t in all_sql_tables() if t.layer != "restricted"]
+    [table_key(t.qualified_name) for t in all_sql_tables() if t.layer != "restricted"] + RISK_KEYS
 )
 
-nightly_refresh = dg.ScheduleDefinition(
+
+@dg.schedule(
     name="nightly_refresh",
     job=refresh_all,
     cron_schedule="0 2 * * *",
@@ -30,13 +35,28 @@ nightly_refresh = dg.ScheduleDefinition(
     description="02:00 in the program time zone: recompute for the new as-of date even when "
     "nothing landed (lapses and overdue goals move with the calendar).",
 )
+def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """The as-of date is the tick's own local date (unless MENTORPULSE_AS_OF pins one)."""
+    settings = load_settings()
+    tick = context.scheduled_execution_time
+    if tick is not None and not os.environ.get(ENV_PREFIX + "AS_OF"):
+        settings = settings.with_as_of(tick.astimezone(ZoneInfo(settings.timezone)).date())
+    return dg.RunRequest(run_config=run_config_for(settings), tags=parameter_tags(settings))
+
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, participant_keys, *TABLE_ASSETS, published_warehouse, dashboards],
+    assets=[
+        *INGEST_ASSETS,
+        participant_keys,
+        *TABLE_ASSETS,
+        early_warning,
+        published_warehouse,
+        dashboards,
+    ],
     asset_checks=CHECK_DEFINITIONS,
     jobs=[refresh_all],
     schedules=[nightly_refresh],
-    sensors=LANDING_SENSORS,
+    sensors=[*LANDING_SENSORS, dead_runs_sensor],
     resources={"warehouse": WarehouseResource()},
     executor=dg.in_process_executor,
 )

@@ -1,4 +1,5 @@
-"""The one job: the whole graph for the settings in the environment."""
+"""The one job: the whole graph, for the parameters fixed in its run config (as-of date,
+thresholds; see assets/resources.py) and the rest of the settings from the environment."""
 
 import dagster as dg
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sample_data.clock import (
     DAY,
@@ -115,6 +115,7 @@ CHANNELS = ("video", "video", "video", "video", "in_person", "in_person", "phone
 FIRST_MEETING_DAYS = {STEADY: (1, 10), FADING: (2, 14), SPORADIC: (5, 30), NEVER_STARTED: (7, 25)}
 TIMESTAMP_STYLES = (UTC_Z, UTC_MILLIS, WITH_OFFSET, NO_OFFSET)
 TIMESTAMP_STYLE_WEIGHTS = (0.62, 0.1, 0.25, 0.03)  # each match's tools write one way
+BLANK_REASON_SHARE = 0.05  # early endings recorded without a reason (unknown_reason)
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ class World:
         full_name, local_part = self._name(person)
         repeat = person // len(NAME_PAIRS)  # a second "Ana Silva" is ana.silva2@
         email = f"{local_part}{repeat + 1 if repeat else ''}@example.com"
-        department = rng.choice(program.departments)
+        department = self.department(person, program)
         joined = self.first_day - rng.randint(120, 15 * 365)
         has_email, has_department, has_location, has_joined = (rng.random() for _ in range(4))
         if moved:  # a later roster file re-lists the person with a new department
@@ -239,13 +240,19 @@ class World:
             date_text(joined) if has_joined > 0.1 else "",
         )
 
+    def department(self, person: int, program: Program) -> str:
+        """The department a person is listed with first (their program's mix)."""
+        return self.rng("department", person).choice(program.departments)
+
     def _name(self, person: int) -> tuple[str, str]:
         # Name pairs are handed out by a seeded bijection: no name repeats within a round,
         # so e-mail addresses stay unique without remembering the ones given out.
         return person_name((person * self._name_step + self._name_shift) % len(NAME_PAIRS))
 
     def _location(self, person: int) -> tuple[str, int]:
-        return self.rng("location", person).choice(LOCATIONS)
+        # Half the people work at one of three hubs, so some pairs share a location.
+        rng = self.rng("location", person)
+        return rng.choice(LOCATIONS[:3] if rng.random() < 0.5 else LOCATIONS)
 
     def first_name(self, person: int) -> str:
         return self._name(person)[0].split(" ")[0]
@@ -263,8 +270,24 @@ class World:
         steady, fading, sporadic, never = program.archetype_weights
         drift = program.steady_trend * cohort.trend_position
         weights = (max(0.05, steady + drift), max(0.05, fading - drift), sporadic, never)
+        mentor = self._pick_mentor(self.rng("mentor", match_id), cohort)
+        steady_factor = self.pairing_factor(mentor, number, program)
+        weights = (weights[0] * steady_factor, weights[1] / steady_factor, *weights[2:])
         archetype = rng.choices(ARCHETYPES, weights)[0]
-        return self._plan(rng, match_id, number, cohort, number, matched_day, archetype, False)
+        return self._plan(
+            rng, match_id, number, cohort, mentor, number, matched_day, archetype, False
+        )
+
+    def pairing_factor(self, mentor: int, mentee: int, program: Program) -> float:
+        """How a pairing goes with how it lasts (the Outcomes page's match-design panel):
+        a mentor from the mentee's department keeps a steadier rhythm, a pair in different
+        locations a looser one. Scales the steady weight and the pace up (> 1) or down."""
+        factor = 1.0
+        if self.department(mentor, program) == self.department(mentee, program):
+            factor *= 1.25
+        if self._location(mentor)[0] != self._location(mentee)[0]:
+            factor *= 0.8
+        return factor
 
     def plan_rematch(self, first: MatchPlan) -> MatchPlan:
         """The mentee's second match, with another mentor, after a `rematched` ending."""
@@ -272,14 +295,21 @@ class World:
         rng = self.rng("match", match_id)
         matched_day = first.ended_day + rng.randint(3, 14)
         archetype = rng.choices(ARCHETYPES, (0.65, 0.12, 0.15, 0.08))[0]
-        plan = self._plan(
-            rng, match_id, first.number, first.cohort, first.mentee, matched_day, archetype, True
-        )
-        if plan.mentor == first.mentor:  # the next mentor of the pool instead
+        mentor = self._pick_mentor(self.rng("mentor", match_id), first.cohort)
+        if mentor == first.mentor:  # the next mentor of the pool instead
             pool_start, pool_size = self._mentor_pools[first.program.name]
-            other = pool_start + (plan.mentor - pool_start + 1) % pool_size
-            plan = replace(plan, mentor=other)
-        return plan
+            mentor = pool_start + (mentor - pool_start + 1) % pool_size
+        return self._plan(
+            rng,
+            match_id,
+            first.number,
+            first.cohort,
+            mentor,
+            first.mentee,
+            matched_day,
+            archetype,
+            True,
+        )
 
     def _plan(
         self,
@@ -287,6 +317,7 @@ class World:
         match_id: str,
         number: int,
         cohort: Cohort,
+        mentor: int,
         mentee: int,
         matched_day: int,
         archetype: str,
@@ -294,7 +325,8 @@ class World:
     ) -> MatchPlan:
         program = cohort.program
         target = rng.choice(program.targets)
-        pace = (target or 2) * rng.uniform(0.9, 1.15)
+        pairing = self.pairing_factor(mentor, mentee, program) ** 0.5
+        pace = (target or 2) * rng.uniform(0.9, 1.15) * pairing
         program_end = cohort.kickoff_day + round(program.length_months * MONTH_DAYS)
         program_end = max(program_end, matched_day + 90) + rng.randint(-7, 10)
         ended_day, end_reason, last_meeting_day = _ending(rng, archetype, matched_day, program_end)
@@ -315,7 +347,7 @@ class World:
             number=number,
             program=program,
             cohort=cohort,
-            mentor=self._pick_mentor(rng, cohort),
+            mentor=mentor,
             mentee=mentee,
             matched_day=matched_day,
             target=target,
@@ -341,6 +373,13 @@ class World:
         start = cohort.number_in_program * window // 2
         return first + (start + rng.randrange(window)) % pool
 
+    def recorded_end_reason(self, plan: MatchPlan) -> str:
+        """The reason the roster records: a few early endings are recorded without one."""
+        early = plan.end_reason != "completed"
+        if early and self.rng("reason", plan.match_id).random() < BLANK_REASON_SHARE:
+            return ""
+        return plan.end_reason or ""
+
     def match_row(self, plan: MatchPlan, ended: bool) -> tuple:
         """matches.csv row; `ended` re-lists the match with its ending."""
         return (
@@ -351,7 +390,7 @@ class World:
             self.participant_id(plan.mentee),
             date_text(plan.matched_day),
             date_text(plan.ended_day) if ended else "",
-            plan.end_reason if ended else "",
+            self.recorded_end_reason(plan) if ended else "",
             plan.target or "",
         )
 
@@ -389,7 +428,7 @@ def _ending(
     if archetype == STEADY and roll < withdraw_share + 0.03:
         ended = matched + rng.randint(20, 75)
         return ended, "rematched", ended
-    if roll > 0.99:
+    if roll > 0.975:
         ended = matched + rng.randint(30, max(31, span))
         return ended, "other", ended  # e.g. parental leave
     return program_end, "completed", program_end - 2

@@ -16,15 +16,22 @@ from pathlib import Path
 
 import duckdb
 
+from assets.warehouse.sql_runner import all_sql_tables, run_sql_table
+
 AS_OF = dt.date(2026, 3, 15)
 BUILT_AT = dt.datetime(2026, 3, 15, 6, 30, tzinfo=dt.UTC)
 MIN_GROUP_SIZE = 5
+# core.run_info: the thresholds the pages must read (no page may hard-code them).
+LAPSE_DAYS = 60
+GRACE_DAYS = 14
+FRESHNESS_DAYS = 7
 
 INJECTION = "<img src=x onerror=alert(1)>"
 SCRIPT_NAME = "</script><script>alert(2)</script> Mallory"
 UNICODE_NAME = "Zoë Ångström-Nguyễn"
 RAW_TEXT_MARKER = "RAW-TEXT-MUST-NOT-SHOW"
 TINY_COHORT = "Tiny"
+FINISHED_COHORT = "2025-Spring"  # every pair ended 120 days after matching, long before D
 
 # (program, cohort, share of the matches, first match date); the tiny cohort has 3 matches.
 COHORTS = [
@@ -33,6 +40,7 @@ COHORTS = [
     ("Engineering Mentoring", INJECTION, 0.10, dt.date(2025, 11, 3)),
     ("Liderança & Growth", "Pilot – Zürich", 0.20, dt.date(2025, 10, 1)),
     ("Liderança & Growth", "2026-Spring", 0.05, dt.date(2026, 3, 3)),
+    ("Engineering Mentoring", FINISHED_COHORT, 0.05, dt.date(2025, 3, 3)),
 ]
 TINY = ("Liderança & Growth", TINY_COHORT, dt.date(2025, 12, 1))
 WAVES = [
@@ -51,6 +59,15 @@ GOAL_TITLES = [
 FIRST_NAMES = ["Ada", "Ben", "Chen", "Dana", "Emeka", "Fatima", "Giulia", "Hiro", "Ines", "Jonas"]
 LAST_NAMES = ["Moreno", "Okafor", "Li", "Schmidt", "Adeyemi", "Haddad", "Rossi", "Tanaka", "Silva"]
 SPECIAL_NAMES = [SCRIPT_NAME, UNICODE_NAME, INJECTION, "O'Brien & Daughters"]
+TINY_WAVE = "exit-2026-03"
+COMMENT_TEXTS = [
+    "Sessions with {mentor} were very practical.",
+    "{mentee_first} is making progress; notes go to {mentee_email} every week.",
+    "More structure would help.\nA second line, kept as written.",
+    f"Loved it {INJECTION} really",
+    "Too few meetings this month.",
+    "   ",
+]
 ITEMS = ["guidance", "networking", "skills", "feedback", "communication", "satisfaction"]
 
 
@@ -72,6 +89,8 @@ def create_fixture(
     _inputs(con, _cohorts(n_matches, extra_cohorts), _waves(wave_months))
     for step in (_match_cadence, _goals, _surveys, _program_health, _monthly_trends, _identity):
         step(con)
+    _core(con)
+    _restricted(con)
     _ingest(con)
     con.execute("DROP SCHEMA scratch CASCADE")
     con.execute("DROP MACRO u")
@@ -154,7 +173,7 @@ def _match_cadence(con: duckdb.DuckDBPyConnection) -> None:
     # The first match of each cohort never meets, so every cohort has a pair to contact.
     _run(
         con,
-        """
+        f"""
         CREATE TABLE scratch.base AS
         WITH drawn AS (
             SELECT c.program, c.cohort, r.i,
@@ -172,7 +191,8 @@ def _match_cadence(con: duckdb.DuckDBPyConnection) -> None:
             FROM drawn d
         )
         SELECT *,
-            CASE WHEN i > 0 AND u(match_id || 'ended') < 0.08
+            CASE WHEN cohort = '{FINISHED_COHORT}' THEN matched_on + 120
+                 WHEN i > 0 AND u(match_id || 'ended') < 0.08
                  AND matched_on + 45 <= CAST($as_of AS DATE) THEN matched_on + 45 END AS ended_on
         FROM dated
         """,
@@ -565,6 +585,113 @@ def _identity(con: duckdb.DuckDBPyConnection) -> None:
             printf('person%06d@example.org', position) AS email
         FROM people LEFT JOIN scratch.specials s USING (position)
         """,
+    )
+
+
+def _core(con: duckdb.DuckDBPyConnection) -> None:
+    """The core tables the pages read (run settings, record dates) and the by-month mart.
+
+    marts.program_health_by_month is built by its real SQL file from these core rows: one held
+    meeting row per meeting the cadence mart counts, goals, responses and invitations.
+    """
+    con.execute("CREATE SCHEMA IF NOT EXISTS core")
+    con.execute(
+        """CREATE TABLE core.run_info AS SELECT CAST(? AS DATE) AS as_of, 'UTC' AS timezone,
+            ? AS min_group_size, ? AS lapse_days, ? AS first_meeting_grace_days,
+            2.0 AS default_target_per_month, ? AS freshness_days, CAST(? AS TIMESTAMPTZ) AS built_at""",
+        [AS_OF, MIN_GROUP_SIZE, LAPSE_DAYS, GRACE_DAYS, FRESHNESS_DAYS, BUILT_AT],
+    )
+    con.execute(
+        """CREATE TABLE core.matches AS
+           SELECT match_id, program, cohort, mentor_key, mentee_key, matched_on, ended_on
+           FROM marts.match_cadence"""
+    )
+    con.execute(
+        """CREATE TABLE core.participants AS
+           SELECT key AS participant_key, CAST(NULL AS DATE) AS joined_on
+           FROM marts.match_cadence, unnest([mentor_key, mentee_key]) AS k(key)"""
+    )
+    con.execute(
+        """CREATE TABLE core.meetings AS
+           SELECT match_id || '-mt' || i AS meeting_id, match_id, 'completed' AS status, day AS meeting_date,
+               CAST(day AS TIMESTAMPTZ) + INTERVAL 18 HOUR AS last_event_at
+           FROM (
+               SELECT match_id, i, first_meeting_on + CAST(round(
+                   (last_meeting_on - first_meeting_on) * i / greatest(meetings_held - 1, 1)) AS INTEGER) AS day
+               FROM marts.match_cadence, range(meetings_held) AS r(i)
+           )"""
+    )
+    con.execute(
+        """CREATE TABLE core.goals AS
+           SELECT goal_id, match_id,
+               CAST(coalesce(achieved_on, set_on) AS TIMESTAMPTZ) + INTERVAL 12 HOUR AS last_event_at
+           FROM marts.goal_status"""
+    )
+    con.execute(
+        """CREATE TABLE core.survey_responses AS
+           SELECT survey_id || '/' || respondent_id AS response_id, survey_id,
+               respondent_id AS respondent_key, match_id, role, submitted_on, satisfaction
+           FROM scratch.responses"""
+    )
+    con.execute(
+        """CREATE TABLE core.invitations AS
+           SELECT survey_id, respondent_id AS participant_key, match_id, role,
+               CAST(sent_on AS TIMESTAMPTZ) + INTERVAL 9 HOUR AS sent_at, sent_on
+           FROM scratch.invitations"""
+    )
+    variables = {
+        "as_of": AS_OF, "min_group_size": MIN_GROUP_SIZE, "lapse_days": LAPSE_DAYS,
+        "first_meeting_grace_days": GRACE_DAYS, "timezone": "UTC",
+    }  # fmt: skip
+    for name, value in variables.items():
+        con.execute(f"SET VARIABLE {name} = ?", [value])
+    (by_month,) = [
+        t for t in all_sql_tables() if t.qualified_name == "marts.program_health_by_month"
+    ]
+    run_sql_table(con, by_month)
+
+
+def _restricted(con: duckdb.DuckDBPyConnection) -> None:
+    """For the restricted pages: roster rows without an e-mail; staging.responses with comment
+    texts (naming people, e-mails, markup); and a wave of the tiny cohort only (TINY_WAVE),
+    whose groups have fewer than k respondents (only in core.survey_responses and staging)."""
+    con.execute(
+        "UPDATE restricted.participant_identity SET email = NULL "
+        "WHERE u(participant_id || 'no e-mail') < 0.04"
+    )
+    con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    _run(
+        con,
+        f"""
+        INSERT INTO core.survey_responses BY NAME
+        SELECT '{TINY_WAVE}/' || match_id || '-' || role AS response_id, '{TINY_WAVE}' AS survey_id,
+            match_id || '-' || role AS respondent_key, match_id, role,
+            CAST($as_of AS DATE) - 1 AS submitted_on
+        FROM marts.match_cadence, (VALUES ('mentor'), ('mentee')) AS r(role)
+        WHERE cohort = '{TINY[1]}'
+        """,
+    )
+    con.execute("CREATE TABLE scratch.comment_texts (position INTEGER, text VARCHAR)")
+    con.executemany(
+        "INSERT INTO scratch.comment_texts VALUES (?, ?)", list(enumerate(COMMENT_TEXTS))
+    )
+    # Texts name the pair's own people: {mentor} is the mentor's full name, {mentee_first} the
+    # mentee's first word, {mentee_email} the mentee's address.
+    con.execute(
+        f"""
+        CREATE TABLE staging.responses AS
+        SELECT r.response_id, r.survey_id, r.respondent_key AS respondent_id, r.match_id, r.role,
+            replace(replace(replace(t.text, '{{mentor}}', mentor.full_name),
+                '{{mentee_first}}', split_part(mentee.full_name, ' ', 1)),
+                '{{mentee_email}}', mentee.email) AS comment
+        FROM core.survey_responses r
+        JOIN marts.match_cadence m USING (match_id)
+        JOIN restricted.participant_identity mentor ON mentor.participant_key = m.mentor_key
+        JOIN restricted.participant_identity mentee ON mentee.participant_key = m.mentee_key
+        LEFT JOIN scratch.comment_texts t
+            ON t.position = CAST(floor({len(COMMENT_TEXTS)} * u(r.response_id || 'text')) AS INTEGER)
+            AND (u(r.response_id || 'comments') < 0.4 OR r.survey_id = '{TINY_WAVE}')
+        """
     )
 
 

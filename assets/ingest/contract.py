@@ -6,6 +6,7 @@ suites, the staging tables and the docs. Nothing else in the ingest layer names 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -28,6 +29,26 @@ SQL_TYPES: dict[ColumnType, str] = {
 
 
 @dataclass(frozen=True)
+class Plausible:
+    """Bounds of a value that passes the contract's rules yet cannot be true: a record outside
+    them is quarantined as `implausible:<column>` (after every contract rule, so a record that
+    breaks one keeps its contract reason). Reasons in docs/data_contract.md."""
+
+    minimum: float | dt.date | None = None
+    maximum: float | dt.date | None = None
+    why: str = ""
+
+
+# No match, meeting, goal or survey of the program predates 1970 or lies past 2100: such a date
+# is a typo or a placeholder (0001-01-01, 9999-12-31); one made the monthly marts span 2,000 years.
+PLAUSIBLE_DATES = Plausible(
+    dt.date(1970, 1, 1), dt.date(2100, 12, 31), "a date before 1970 or after 2100 is a placeholder"
+)
+# Fewer than one meeting in ten months is no mentoring cadence (a unit slip, or 1e-19).
+PLAUSIBLE_TARGET = Plausible(0.1, None, "fewer than one meeting in ten months is no cadence")
+
+
+@dataclass(frozen=True)
 class Column:
     name: str
     type: ColumnType = "string"
@@ -45,6 +66,14 @@ class Column:
     # a participant_id: gets a pseudonymous key in core
     participant_ref: bool = False
     description: str = ""
+    # None: every date and timestamp gets PLAUSIBLE_DATES, other types no plausibility rule
+    plausible: Plausible | None = None
+
+    @property
+    def plausible_bounds(self) -> Plausible | None:
+        if self.plausible is None and self.type in ("date", "timestamp"):
+            return PLAUSIBLE_DATES
+        return self.plausible
 
     @property
     def sql_type(self) -> str:
@@ -151,6 +180,7 @@ MATCHES = Source(
             minimum=0,
             minimum_exclusive=True,
             maximum=31,
+            plausible=PLAUSIBLE_TARGET,
         ),
     ),
     row_rules=(

@@ -66,6 +66,13 @@ def expectations_for(source: Source) -> list:
                     strict_min=column.minimum_exclusive,
                 )
             )
+        plausible = column.plausible_bounds
+        if column.type == "number" and plausible is not None:
+            found.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=name, min_value=plausible.minimum, max_value=plausible.maximum
+                )
+            )
         if column.max_length is not None:
             found.append(
                 gxe.ExpectColumnValueLengthsToBeBetween(

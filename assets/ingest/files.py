@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
+import itertools
+import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +18,9 @@ from assets.ingest.contract import LANDING_SOURCES, Source
 
 IN_FLIGHT_SUFFIXES = (".part", ".tmp", ".crdownload")
 BOM = "\ufeff"
+# Fed to the CSV reader after the last line: it comes back inside a field only when the file
+# ends inside a quoted field (the csv module accepts that silently). A Unicode noncharacter.
+END_OF_FILE = "\ufdd0"
 csv.field_size_limit(sys.maxsize)
 
 
@@ -22,6 +29,8 @@ class LandedFile:
     source: Source
     path: Path
     relative_path: str  # relative to landing/, as recorded in ingest.files
+    # Why the file is not read (a symlink, a FIFO, a path leaving landing/); None: regular.
+    not_regular: str | None = None
 
     @property
     def format(self) -> str:
@@ -35,27 +44,74 @@ class LandedFile:
         return self.path.parents[len(Path(self.relative_path).parts) - 1]
 
     def stat_signature(self) -> tuple[int, int]:
-        stat = self.path.stat()
-        return stat.st_size, stat.st_mtime_ns
+        """(size, mtime) without following a link; size 0 for a file never opened, as recorded."""
+        found = self.path.lstat()
+        return (0 if self.not_regular else found.st_size), found.st_mtime_ns
+
+    def read_bytes(self) -> bytes:
+        """The bytes of a regular file, never following a link, never blocking on a FIFO."""
+        if self.not_regular:
+            raise not_regular_problem(self.relative_path, self.not_regular)
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            raise not_regular_problem(self.relative_path, "a symbolic link") from None
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since it was found
+                raise not_regular_problem(self.relative_path, "not a regular file")
+            return handle.read()
 
 
 def is_in_flight(name: str) -> bool:
     return name.startswith(".") or name.lower().endswith(IN_FLIGHT_SUFFIXES)
 
 
+def why_not_regular(path: Path, landing_dir: Path) -> str | None:
+    """Why a landed path is not read, or None for a regular file inside landing/.
+
+    Decided on lstat and the resolved path, so nothing is opened: a symlink (wherever it
+    points), a FIFO, a device, a socket, or a path that passes through a linked folder."""
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if not stat.S_ISREG(mode):
+        kind = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+        return kind.get(stat.S_IFMT(mode), "not a regular file")
+    if path.resolve() != landing_dir.resolve() / path.relative_to(landing_dir):
+        return "reached through a linked folder (it resolves to another place)"
+    return None
+
+
+def not_regular_problem(relative_path: str, why: str) -> FileProblem:
+    return FileProblem(
+        "file:not_regular",
+        f"landing/{relative_path} is {why}: only regular files inside landing/ are read, so it "
+        "was not opened. Put the file itself there instead (write it, then rename it in)",
+    )
+
+
 def discover(landing_dir: Path, source: Source) -> list[LandedFile]:
-    """The source's ready files, in the order they are applied: by file name, then path."""
+    """The source's ready files, in the order they are applied: by file name, then path.
+
+    Entries that are not regular files are listed too (to be rejected whole, unopened);
+    real sub-directories are not files and are skipped."""
     folder = landing_dir / source.folder
     found = {
         path
         for pattern in source.patterns
         for path in folder.glob(pattern)
-        if path.is_file() and not is_in_flight(path.name)
+        if not is_in_flight(path.name) and not (path.is_dir() and not path.is_symlink())
     }
-    return [
-        LandedFile(source, path, path.relative_to(landing_dir).as_posix())
-        for path in sorted(found, key=lambda p: (p.name, p.as_posix()))
-    ]
+    landed = []
+    for path in sorted(found, key=lambda p: (p.name, p.as_posix())):
+        try:
+            why = why_not_regular(path, landing_dir)
+        except FileNotFoundError:  # removed since it was listed
+            continue
+        landed.append(LandedFile(source, path, path.relative_to(landing_dir).as_posix(), why))
+    return landed
 
 
 def discover_all(landing_dir: Path) -> list[LandedFile]:
@@ -128,37 +184,56 @@ def _parse_jsonl(text: str) -> ParsedFile:
 
 @dataclass(frozen=True)
 class CsvRecords:
-    """A CSV file's header rows, then each non-blank record: its fields, first line and text."""
+    """A CSV file's header rows, then each non-blank record: its fields, first line and text.
+
+    `cut_short`: the last record is cut inside a quoted field (the file ends there)."""
 
     header_rows: list[list[str]]
     rows: list[list[str]]
     starts: list[int]
     raws: list[str]
+    cut_short: bool = False
+
+    def malformed_details(self, width: int) -> list[str | None]:
+        """Per record, why it is malformed (None when well-formed) for a header of `width`."""
+        details: list[str | None] = [
+            None if len(fields) == width else f"expected {width} fields, found {len(fields)}"
+            for fields in self.rows
+        ]
+        if self.cut_short:
+            details[-1] = "the file ends inside a quoted field: the record is cut short"
+        return details
 
 
 def read_csv(text: str, header_rows: int = 1) -> CsvRecords:
     lines = text.split("\n")
-    reader = csv.reader(line + "\n" for line in lines)
+    reader = csv.reader(itertools.chain((line + "\n" for line in lines), [END_OF_FILE + "\n"]))
     # The csv module is the RFC 4180 parser (quoted fields may span lines); this loop only
     # records where each record starts and ends.
-    headers, starts, raws, rows = [], [], [], []
+    records, previous_end = [], 0  # every record before the marker: fields, lines
     try:
-        headers = [next(reader) for _ in range(header_rows)]
-        previous_end = reader.line_num
         for fields in reader:
-            end = reader.line_num
-            if not _is_blank(fields):
-                starts.append(previous_end + 1)
-                raws.append("\n".join(lines[previous_end:end]).rstrip("\r\n"))
-                rows.append(fields)
-            previous_end = end
-    except StopIteration:
-        pass  # fewer rows than header rows: no records
+            if fields == [END_OF_FILE]:
+                break
+            records.append((fields, previous_end, reader.line_num))
+            previous_end = reader.line_num
     except csv.Error as error:
         raise FileProblem(
             "file:bad_csv", f"CSV cannot be parsed: {error}", reader.line_num
         ) from None
-    return CsvRecords(headers, rows, starts, raws)
+    headers = [fields for fields, _, _ in records[:header_rows]]
+    starts, raws, rows = [], [], []
+    cut_short = False
+    for fields, start, end in records[header_rows:]:
+        cut = bool(fields) and fields[-1].endswith(END_OF_FILE + "\n")
+        if cut:  # the reader reached the end of the file inside a quoted field
+            fields[-1] = fields[-1].removesuffix(END_OF_FILE + "\n")
+        if not _is_blank(fields):
+            starts.append(start + 1)
+            raws.append("\n".join(lines[start:end]).rstrip("\r\n"))
+            rows.append(fields)
+            cut_short = cut
+    return CsvRecords(headers, rows, starts, raws, cut_short)
 
 
 def _parse_csv(text: str) -> ParsedFile:
@@ -168,9 +243,9 @@ def _parse_csv(text: str) -> ParsedFile:
     header = tuple(name.strip() for name in records.header_rows[0])
     starts, raws, rows = records.starts, records.raws, records.rows
     width = len(header)
-    well_formed = [len(fields) == width for fields in rows]
+    details = records.malformed_details(width)
     columns = {
-        name: [fields[i] if ok else None for fields, ok in zip(rows, well_formed, strict=True)]
+        name: [fields[i] if not why else None for fields, why in zip(rows, details, strict=True)]
         for i, name in enumerate(header)
         if name
     }
@@ -178,14 +253,15 @@ def _parse_csv(text: str) -> ParsedFile:
         {
             "_line": starts,
             "_raw": raws,
-            "_malformed": [not ok for ok in well_formed],
-            "_malformed_detail": [
-                None if ok else f"expected {width} fields, found {len(fields)}"
-                for fields, ok in zip(rows, well_formed, strict=True)
-            ],
+            "_malformed": [detail is not None for detail in details],
+            "_malformed_detail": details,
             **columns,
         },
-        schema_overrides={"_line": pl.Int64, **dict.fromkeys(columns, pl.String)},
+        schema_overrides={
+            "_line": pl.Int64,
+            "_malformed_detail": pl.String,
+            **dict.fromkeys(columns, pl.String),
+        },
     )
     return ParsedFile(frame, header)
 

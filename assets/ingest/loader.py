@@ -9,6 +9,8 @@ the file whole. Validation and de-duplication are set-based SQL over the whole f
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from assets.ingest.contract import SOURCES, Column, Source
-from assets.ingest.exports import RETRIED_RULES, read_export
+from assets.ingest.exports import read_export
 from assets.ingest.files import (
     FileProblem,
     LandedFile,
@@ -41,7 +43,6 @@ LINEAGE_COLUMNS = (
     ("_record_hash", "VARCHAR"),
     ("_source", "VARCHAR"),  # the landing source that loaded the row (e.g. calendar)
 )
-REDACTED = "[redacted]"
 
 
 @dataclass
@@ -109,13 +110,16 @@ def ingest_source(
     source: Source,
     landing_dir: Path,
     log: Callable[[str], None] = print,
+    run_id: str | None = None,
 ) -> list[FileResult]:
-    """Ingest every new file of one source, in file-name order, one transaction per file."""
+    """Ingest every new file of one source, in file-name order, one transaction per file.
+
+    `run_id` (the Dagster run's) is recorded on each ingest.files row: what this run did."""
     ensure_tables(con)
     files = pending_files(con, landing_dir, source)
     results = []
     for number, landed in enumerate(files, start=1):
-        result = ingest_file(con, landed)
+        result = ingest_file(con, landed, run_id)
         if result is not None:
             results.append(result)
             log(f"[{source.name} {number}/{len(files)}] {result.summary()}")
@@ -125,28 +129,37 @@ def ingest_source(
 # --- one file ---------------------------------------------------------------------------
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResult | None:
-    """Ingest one file atomically; None when it is a file already ingested unchanged."""
-    data = landed.path.read_bytes()
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, landed: LandedFile, run_id: str | None = None
+) -> FileResult | None:
+    """Ingest one file atomically; None when it is a file already ingested unchanged (or
+    one removed since it was found: there is nothing to record)."""
+    try:
+        _, mtime_ns = landed.stat_signature()
+        data = landed.read_bytes()
+    except FileNotFoundError:
+        return None
+    except FileProblem as problem:  # not a regular file: rejected unopened, no bytes, no hash
+        unread = _Load(landed, None, 0, mtime_ns, run_id)
+        return _in_transaction(con, functools.partial(unread.reject, con, problem))
     digest = sha256_of(data)
-    size, mtime_ns = landed.stat_signature()
-    # A file rejected for a reason its mapping can fix is not remembered: it is tried again.
+    # A file rejected whole loaded nothing, so it never counts as ingested: the same bytes
+    # under a new name (or after a fix of its mapping, once touched) are read again.
     earlier = con.execute(
-        "SELECT path, sha256 FROM ingest.files WHERE (sha256 = ? OR path = ?) AND load_id NOT IN "
-        "(SELECT load_id FROM ingest.quarantine WHERE reason IN (SELECT unnest(?))) "
-        "ORDER BY (path = ?) DESC, ingested_at LIMIT 1",
-        [digest, landed.relative_path, list(RETRIED_RULES), landed.relative_path],
+        "SELECT path, sha256 FROM ingest.files WHERE (sha256 = ? OR path = ?) "
+        "AND status <> 'rejected' ORDER BY (path = ?) DESC, ingested_at LIMIT 1",
+        [digest, landed.relative_path, landed.relative_path],
     ).fetchall()
     earlier = earlier[0] if earlier else None
     if earlier == (landed.relative_path, digest):
         _touch_mtime(con, landed, digest, mtime_ns)
         return None
 
-    load = _Load(landed, digest, len(data), mtime_ns)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    load = _Load(landed, digest, len(data), mtime_ns, run_id)
+
+    def ingest() -> FileResult:
         if earlier is not None and earlier[0] == landed.relative_path:
-            result = load.reject(
+            return load.reject(
                 con,
                 FileProblem(
                     "file:changed_after_ingest",
@@ -154,8 +167,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResul
                     "immutable — land new content under a new name",
                 ),
             )
-        elif earlier is not None:
-            result = load.record_file(
+        if earlier is not None:
+            return load.record_file(
                 con,
                 FileResult(
                     landed.relative_path,
@@ -164,16 +177,22 @@ def ingest_file(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileResul
                     message=f"same bytes as {earlier[0]}, already ingested: nothing loaded",
                 ),
             )
-        else:
-            try:
-                if landed.source.adapter:
-                    parsed = read_export(con, landed, data)
-                else:
-                    parsed = parse(landed, decode(data))
-            except FileProblem as problem:
-                result = load.reject(con, problem)
+        try:
+            if landed.source.adapter:
+                parsed = read_export(con, landed, data)
             else:
-                result = load.load(con, parsed)
+                parsed = parse(landed, decode(data))
+        except FileProblem as problem:
+            return load.reject(con, problem)
+        return load.load(con, parsed)
+
+    return _in_transaction(con, ingest)
+
+
+def _in_transaction(con, work: Callable[[], FileResult]) -> FileResult:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = work()
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -192,9 +211,10 @@ def _touch_mtime(con, landed: LandedFile, digest: str, mtime_ns: int) -> None:
 @dataclass
 class _Load:
     landed: LandedFile
-    sha256: str
+    sha256: str | None  # None: the file was never opened (file:not_regular)
     size: int
     mtime_ns: int
+    run_id: str | None = None
     load_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     unknown_fields: list[str] = field(default_factory=list)  # known once the file is parsed
@@ -206,7 +226,7 @@ class _Load:
     def record_file(self, con, result: FileResult) -> FileResult:
         result.load_id = self.load_id
         con.execute(
-            "INSERT INTO ingest.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ingest.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 result.path,
                 result.source,
@@ -220,9 +240,10 @@ class _Load:
                 self.at,
                 self.load_id,
                 len(self.unknown_fields),
-                ", ".join(self.unknown_fields) or None,
+                _listed_field_names(self.unknown_fields, self.landed.format == "jsonl"),
                 result.message,
                 self.mtime_ns,
+                self.run_id,
             ],
         )
         return result
@@ -251,7 +272,6 @@ class _Load:
         # _record tells records apart (the occurrences of one calendar series share a line)
         con.register("frame", parsed.frame.with_row_index("_record"))
         is_csv = self.landed.format != "jsonl"
-        is_export = self.source.adapter is not None
         # Only a CSV header can lack a column; a JSON record lacking a field is one bad record.
         missing = [
             c.name for c in self.source.required_columns if is_csv and c.name not in parsed.header
@@ -260,12 +280,9 @@ class _Load:
             self.unknown_fields = [
                 name for name in parsed.header if name and name not in _names(self.source)
             ] + list(parsed.unmapped)
-            extraction = _csv_extraction(self.source, parsed.header, rebuild_raw=is_export)
+            extraction = _csv_extraction(self.source, parsed.header)
         else:
             extraction = _json_extraction(self.source)
-        # Redacting is work for the few quarantined records only (CSV rows are rebuilt from
-        # their fields, which the extraction still has).
-        published_raw = "_raw_redacted" if is_csv else _json_redacted(self.source)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {_validated(self.source, extraction)}")
         if not is_csv:
             self.unknown_fields = _json_unknown_fields(con, self.source)
@@ -285,11 +302,19 @@ class _Load:
             )
         self._classify_duplicates(con)
         con.execute(self._staging_insert())
+        # The record's text stays in the restricted schema (`mentorpulse quarantine show`);
+        # ingest.quarantine, which is published, never holds it.
         con.execute(
             "INSERT INTO ingest.quarantine "
-            f"SELECT ?, ?, _line, {published_raw}, _reason, _detail, ?, ? FROM _batch "
+            "SELECT ?, ?, _line, NULL, _reason, _detail, ?, ? FROM _batch "
             "WHERE _reason IS NOT NULL ORDER BY _line",
             [self.source.name, self.landed.relative_path, self.at, self.load_id],
+        )
+        con.execute(
+            "INSERT INTO restricted.quarantine_raw "
+            "SELECT ?, _line, any_value(_raw ORDER BY _record) FROM _batch "
+            "WHERE _reason IS NOT NULL GROUP BY _line ORDER BY _line",
+            [self.load_id],
         )
         counts = dict(
             con.execute(
@@ -452,31 +477,8 @@ def _json_extraction(source: Source) -> str:
     """
 
 
-def _json_redacted(source: Source) -> str:
-    """The published text of a quarantined JSON record: each field that identifies a person
-    is replaced, even in a line that is not valid JSON."""
-    redacted = "_raw"
-    replacement = literal('\\1"' + REDACTED + '"')
-    for column in source.columns:
-        if column.identifies_a_person:
-            pattern = literal(f'("{column.name}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"?')
-            redacted = f"regexp_replace({redacted}, {pattern}, {replacement}, 'g')"
-    return redacted
-
-
-def _csv_quoted(expr: str) -> str:
-    return (
-        f"CASE WHEN {expr} IS NULL THEN '' "
-        f"WHEN regexp_matches({expr}, '[,\"\\r\\n]') "
-        f"THEN '\"' || replace({expr}, '\"', '\"\"') || '\"' ELSE {expr} END"
-    )
-
-
-def _csv_extraction(source: Source, header: tuple[str, ...], rebuild_raw: bool = False) -> str:
-    """CSV records: each contract column's text (NULL when the header lacks it).
-
-    `rebuild_raw`: the published text of every record is rebuilt from its contract columns
-    (personal ones redacted) — an export's own record may hold anything its tool collected."""
+def _csv_extraction(source: Source, header: tuple[str, ...]) -> str:
+    """CSV records: each contract column's text (NULL when the header lacks it)."""
     fields = []
     for column in source.columns:
         raw = ident(column.name) if column.name in header else "NULL::VARCHAR"
@@ -488,23 +490,8 @@ def _csv_extraction(source: Source, header: tuple[str, ...], rebuild_raw: bool =
                 f"list_filter(list_transform(string_split({raw}, ';'), lambda x: trim(x)), "
                 f"lambda x: x <> '') AS {ident(column.name + '__list')}"
             )
-    personal = [c.name for c in source.columns if c.identifies_a_person and c.name in header]
-    if personal or rebuild_raw:
-        rebuilt = " || ',' || ".join(
-            literal(REDACTED) if name in personal else _csv_quoted(ident(name)) for name in header
-        )
-        any_personal = " OR ".join(f"NULLIF({ident(n)}, '') IS NOT NULL" for n in personal)
-        rebuild_when = "TRUE" if rebuild_raw else any_personal
-        redacted = f"""CASE
-            WHEN _malformed THEN '[redacted: ' || _malformed_detail
-                 || '; the record may hold personal data: see the landing file]'
-            WHEN {rebuild_when} THEN {rebuilt}
-            ELSE _raw END"""
-    else:
-        redacted = "_raw"
     return f"""
         SELECT _record, _line, _raw, NULL::JSON AS _obj, _malformed, _malformed_detail,
-            {redacted} AS _raw_redacted,
             {", ".join(fields)}
         FROM frame
     """
@@ -536,3 +523,43 @@ def _json_unknown_fields(con, source: Source) -> list[str]:
         "SELECT DISTINCT unnest(json_keys(_obj)) AS k FROM _batch WHERE _obj IS NOT NULL ORDER BY k"
     ).fetchall()
     return [k for (k,) in rows if k not in _names(source)]
+
+
+# --- reading the quarantine back (restricted) -------------------------------------------
+
+
+def quarantined_records(con: duckdb.DuckDBPyConnection, path: str, line: int) -> list[tuple]:
+    """(quarantined_at, rule, detail, record text) of each quarantined record at `line` of the
+    landed file `path` (relative to landing/), oldest first; the text only where kept."""
+    return con.execute(
+        "SELECT q.quarantined_at, q.reason, q.detail, r.raw_text FROM ingest.quarantine q "
+        "LEFT JOIN restricted.quarantine_raw r ON r.load_id = q.load_id AND r.line = q.line "
+        "WHERE q.path = ? AND q.line = ? ORDER BY q.quarantined_at, q.reason",
+        [path, line],
+    ).fetchall()
+
+
+def quarantine_summary(con: duckdb.DuckDBPyConnection, path: str) -> list[tuple]:
+    """(line, rule) of every quarantine row of `path`, for a hint when a line has none."""
+    return con.execute(
+        "SELECT DISTINCT line, reason FROM ingest.quarantine WHERE path = ? ORDER BY line",
+        [path],
+    ).fetchall()
+
+
+_JSON_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+
+
+def _listed_field_names(names: list[str], from_json: bool) -> str | None:
+    """Unknown field names as ingest.files (published) lists them. A file's own keys are
+    free text too: one holding an `@` (an e-mail used as a key), or a JSON key that is not a
+    plain identifier, is counted but not listed."""
+    listed = [
+        name
+        for name in names
+        if "@" not in name and (not from_json or _JSON_FIELD_NAME.fullmatch(name))
+    ]
+    hidden = len(names) - len(listed)
+    if hidden:
+        listed.append(f"({hidden} more not shown: they may hold personal data)")
+    return ", ".join(listed) or None

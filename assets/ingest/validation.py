@@ -2,15 +2,16 @@
 
 Each rule is one vectorised predicate over a whole file; a record's quarantine reason is the
 first rule it breaks, in this order: malformed, missing required field, bad type, bad value,
-field required by the event type, cross-column rule. The column names and constants put into
-the SQL come from the contract (our code), never from input files.
+field required by the event type, cross-column rule, plausibility. The column names and
+constants put into the SQL come from the contract (our code), never from input files.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from assets.ingest.contract import Column, Source
+from assets.ingest.contract import Column, Plausible, Source
 
 
 def literal(value: object) -> str:
@@ -31,8 +32,11 @@ class Rule:
     detail: str  # SQL expression
 
 
-def _shown(expr: str) -> str:
-    """The offending value for a detail message, cut short."""
+def _shown(expr: str, column: Column | None = None) -> str:
+    """The offending value for a detail message, cut short; never a personal field's value
+    (names, e-mails, notes, comments, participant ids): details are published."""
+    if column is not None and column.identifies_a_person:
+        return literal("a value not shown (personal field)")
     return f"left(CAST({expr} AS VARCHAR), 60)"
 
 
@@ -115,7 +119,7 @@ def row_rules(source: Source) -> list[Rule]:
             Rule(
                 f"{name} IS NOT NULL AND NOT {ident(column.name + '__type_ok')}",
                 literal(f"bad_type:{column.name}"),
-                f"'expected {_type_name(column)}, got ' || {_shown(name)}",
+                f"'expected {_type_name(column)}, got ' || {_shown(name, column)}",
             )
         )
     for column in source.columns:
@@ -127,12 +131,14 @@ def row_rules(source: Source) -> list[Rule]:
                 Rule(
                     f"{value} NOT IN ({allowed})",
                     reason,
-                    f"'expected one of {'|'.join(column.allowed)}, got ' || {_shown(value)}",
+                    f"'expected one of {'|'.join(column.allowed)}, got ' "
+                    f"|| {_shown(value, column)}",
                 )
             )
         if (check := _range_check(column, value)) is not None:
             condition, words = check
-            rules.append(Rule(condition, reason, f"'expected {words}, got ' || {_shown(value)}"))
+            shown = _shown(value, column)
+            rules.append(Rule(condition, reason, f"'expected {words}, got ' || {shown}"))
         if column.max_length is not None:
             rules.append(
                 Rule(
@@ -161,7 +167,38 @@ def row_rules(source: Source) -> list[Rule]:
                 literal(f"breaks the rule: {predicate.format(**plain_names)}"),
             )
         )
+    for column in source.columns:
+        if (bounds := column.plausible_bounds) is not None:
+            rules.append(_plausibility_rule(column, bounds))
     return rules
+
+
+def _bound(column: Column, value: float | dt.date, upper: bool) -> str:
+    """A bound as a SQL constant of the column's type; a timestamp's date bounds are whole UTC
+    days (the upper one is exclusive: the day after)."""
+    if column.type == "date":
+        return f"DATE '{value.isoformat()}'"
+    if column.type == "timestamp":
+        day = value + dt.timedelta(days=1) if upper else value
+        return f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'"
+    return repr(float(value))
+
+
+def _plausibility_rule(column: Column, bounds: Plausible) -> Rule:
+    value = ident(column.name + "__value")
+    checks, words = [], []
+    if bounds.minimum is not None:
+        checks.append(f"{value} < {_bound(column, bounds.minimum, upper=False)}")
+        words.append(f">= {bounds.minimum}")
+    if bounds.maximum is not None:
+        op = ">=" if column.type == "timestamp" else ">"
+        checks.append(f"{value} {op} {_bound(column, bounds.maximum, upper=True)}")
+        words.append(f"<= {bounds.maximum}")
+    return Rule(
+        f"coalesce({' OR '.join(checks)}, FALSE)",
+        literal(f"implausible:{column.name}"),
+        f"{literal(f'{bounds.why}: expected ' + ' and '.join(words) + ', got ')} || {_shown(value)}",
+    )
 
 
 def reason_columns(source: Source) -> str:

@@ -1,9 +1,13 @@
 """Warehouse assets: one per SQL file (restricted, core, marts), made by one factory, plus the
 participant keys and the data-quality checks. Dependencies come from the SQL text itself."""
 
-import dagster as dg
+import functools
+import warnings
 
-from assets.ingest.assets import WAREHOUSE_POOL
+import dagster as dg
+import duckdb
+
+from assets.dictionary import empty_warehouse
 from assets.ingest.contract import SOURCES
 from assets.resources import WarehouseResource
 from assets.warehouse.checks import CHECKS, DataCheck, run_check
@@ -23,12 +27,44 @@ def table_key(qualified_name: str) -> dg.AssetKey:
 PARTICIPANT_KEYS = table_key("restricted.participant_keys")
 
 
+@functools.cache
+def _warehouse_schema() -> dict[str, tuple[str, list[dg.TableColumn]]]:
+    """Every SQL table's COMMENT and columns (name, type, COMMENT), read from the schema built
+    on an empty in-memory DuckDB (as the data dictionary is), so the catalog and the dictionary
+    tell the same story. Built once per process, in well under a second."""
+    try:
+        con = empty_warehouse()
+    except duckdb.Error as error:  # a broken SQL file fails its own asset, not the catalog
+        warnings.warn(f"catalog column schemas unavailable: {error}", stacklevel=2)
+        return {}
+    try:
+        tables = con.execute(
+            "SELECT schema_name || '.' || table_name, coalesce(comment, '') FROM duckdb_tables() "
+            "WHERE NOT internal"
+        ).fetchall()
+        columns = con.execute(
+            "SELECT schema_name || '.' || table_name, column_name, data_type, comment "
+            "FROM duckdb_columns() WHERE NOT internal "
+            "ORDER BY schema_name, table_name, column_index"
+        ).fetchall()
+    finally:
+        con.close()
+    schema = {name: (comment, []) for name, comment in tables}
+    for table, name, data_type, comment in columns:
+        schema[table][1].append(dg.TableColumn(name, data_type, description=comment or None))
+    return schema
+
+
 @dg.asset(
     key=PARTICIPANT_KEYS,
     group_name="restricted",
-    pool=WAREHOUSE_POOL,
     deps=[table_key(f"staging.{name}") for name in SOURCES],
     description="Pseudonymous key (HMAC-SHA256) of every participant_id referenced anywhere.",
+    metadata={
+        "dagster/column_schema": dg.TableSchema(
+            columns=_warehouse_schema().get("restricted.participant_keys", ("", []))[1]
+        )
+    },
     kinds={"duckdb"},
 )
 def participant_keys(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -36,21 +72,41 @@ def participant_keys(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         added = sync_participant_keys(con, settings.pseudonym_key())
         total = con.execute("SELECT count(*) FROM restricted.participant_keys").fetchall()[0][0]
-    return dg.MaterializeResult(metadata={"keys_added": added, "keys": total})
+    return dg.MaterializeResult(
+        metadata={"keys_added": added, "keys": total, "dagster/row_count": total}
+    )
 
 
 def _description(table: SqlTable) -> str:
+    comment, _ = _warehouse_schema().get(table.qualified_name, ("", []))
+    if comment:
+        return comment
     first = table.sql.lstrip().splitlines()[0] if table.sql.strip() else ""
     return first.removeprefix("--").strip() or table.qualified_name
+
+
+def _catalog_metadata(table: SqlTable) -> dict[str, object]:
+    """Definition metadata: the table's columns and its SQL file."""
+    _, columns = _warehouse_schema().get(table.qualified_name, ("", []))
+    with warnings.catch_warnings():  # code references are beta in dagster 1.13: a stable use
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        sql_file = dg.LocalFileCodeReference(
+            file_path=str(table.path.resolve()), line_number=1, label=f"{table.qualified_name} SQL"
+        )
+        references = dg.CodeReferencesMetadataValue(code_references=[sql_file])
+    return {
+        "dagster/column_schema": dg.TableSchema(columns=columns),
+        "dagster/code_references": references,
+    }
 
 
 def build_table_asset(table: SqlTable) -> dg.AssetsDefinition:
     @dg.asset(
         key=table_key(table.qualified_name),
         group_name=table.layer,
-        pool=WAREHOUSE_POOL,
         deps=[table_key(name) for name in table.upstream()],
         description=_description(table),
+        metadata=_catalog_metadata(table),
         kinds={"duckdb", "sql"},
     )
     def build(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -61,6 +117,7 @@ def build_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "rows": rows,
+                "dagster/row_count": rows,
                 "as_of": settings.as_of.isoformat(),
                 "sql_file": str(table.path.relative_to(table.path.parents[2])),
                 "preview": dg.MetadataValue.md(_markdown(preview)),

@@ -66,21 +66,68 @@ def _reconciliation(table: str) -> DataCheck:
     )
 
 
-def _small_groups_suppressed(table: str, value: str) -> DataCheck:
+def _small_groups_suppressed(
+    table: str,
+    value: str,
+    *,
+    respondents: str = "n_respondents",
+    dimensions: tuple[str, ...],
+    has_suppressed_column: bool = True,
+) -> DataCheck:
+    """The published result of the disclosure-control rule (sql/shared/disclosure_control.sql)
+    at its fixed point: `value` is the figure a reader sees, NULL when hidden; `dimensions`
+    the table's grouping columns, `cohort` and (if any) `role` among them."""
+    others = [d for d in dimensions if d not in ("cohort", "role")]
+    has_role = "role" in dimensions
+    cohort_siblings = ", ".join([*others, *(["role"] if has_role else [])])
     return DataCheck(
         table,
         "small_groups_suppressed",
-        f"No figure of {table} about fewer than k respondents is shown in the clear.",
-        _SMALL_GROUPS_IN_CLEAR.format(table=table, value=value),
+        f"No figure of {table} about fewer than k respondents is shown in the clear, directly "
+        "or by subtraction: no shown group under k, no shown mentor/mentee sibling of a hidden "
+        "one, no cohorts whose hidden members are one or under k together beside a shown one.",
+        _SMALL_GROUPS_IN_CLEAR.format(
+            table=table,
+            value=value,
+            respondents=respondents,
+            label=" || '/' || ".join(f"CAST({d} AS VARCHAR)" for d in dimensions),
+            role="role" if has_role else "NULL::VARCHAR",
+            role_siblings=", ".join([*others, "cohort"]),
+            cohort_siblings=cohort_siblings,
+            # a `suppressed` flag, where the table has one, must say what the reader sees
+            suppressed_flag=f"suppressed <> ({value} IS NULL)"
+            if has_suppressed_column
+            else "false",
+        ),
         blocking=True,
     )
 
 
 _SMALL_GROUPS_IN_CLEAR = """
-    SELECT count(*), string_agg(program || '/' || cohort || '/' || survey_id || '/' || role, ', ')
-    FROM {table}
-    WHERE n_respondents < getvariable('min_group_size') AND NOT suppressed
-       OR suppressed AND {value} IS NOT NULL"""
+    WITH cells AS (
+        SELECT *, {label} AS label, {role} AS cell_role, {value} IS NULL AS hidden,
+            {respondents} AS cell_respondents,
+            ({role_siblings}) AS role_siblings, ({cohort_siblings}) AS cohort_siblings
+        FROM {table} WHERE {respondents} > 0),
+    cohort_families AS (
+        SELECT count(*) FILTER (WHERE hidden) AS hidden_count,
+            sum(cell_respondents) FILTER (WHERE hidden) AS hidden_respondents,
+            string_agg(label, ', ') FILTER (WHERE NOT hidden) AS shown
+        FROM cells WHERE cohort <> '(all)' GROUP BY cohort_siblings),
+    failures AS (
+        SELECT label FROM cells
+        WHERE (cell_respondents < getvariable('min_group_size') AND NOT hidden)
+           OR {suppressed_flag}
+        UNION ALL
+        SELECT c.label FROM cells AS c JOIN cells AS s
+            ON s.role_siblings = c.role_siblings AND s.cell_role <> c.cell_role
+        WHERE c.cell_role IN ('mentor', 'mentee') AND s.cell_role IN ('mentor', 'mentee')
+            AND NOT c.hidden AND s.hidden
+        UNION ALL
+        SELECT shown FROM cohort_families
+        WHERE shown IS NOT NULL AND (hidden_count = 1
+            OR hidden_count > 1 AND hidden_respondents < getvariable('min_group_size')))
+    SELECT count(*), string_agg(label, '; ') FROM failures"""
 
 _HELD_IN_WINDOW = """
     WITH known AS (
@@ -103,6 +150,14 @@ _OUTSIDE_WINDOW = """
     WHERE k.matched_on <= getvariable('as_of') AND m.status = 'completed'
       AND (m.meeting_date < k.matched_on
            OR m.meeting_date > least(coalesce(k.ended_on, getvariable('as_of')), getvariable('as_of')))"""
+
+_SURVIVAL_IS_A_CURVE = """
+    WITH curve AS (
+        SELECT *, lag(survival) OVER (PARTITION BY program, cohort ORDER BY day) AS earlier
+        FROM marts.match_retention)
+    SELECT count(*), string_agg(program || '/' || cohort || '/' || day, ', ') FROM curve
+    WHERE survival < 0 OR survival > 1 OR survival > earlier
+       OR ci_low > survival OR ci_high < survival OR ci_low < 0 OR ci_high > 1"""
 
 CHECKS: list[DataCheck] = [
     *(_reconciliation(table) for table in SOURCES),
@@ -133,8 +188,38 @@ CHECKS: list[DataCheck] = [
     ),
     _unique("marts.match_cadence", "match_id"),
     _unique("marts.goal_status", "goal_id"),
-    _small_groups_suppressed("marts.feedback_scores", "mean"),
-    _small_groups_suppressed("marts.nps", "nps"),
+    _small_groups_suppressed(
+        "marts.feedback_scores",
+        "mean",
+        dimensions=("program", "cohort", "survey_id", "role", "item"),
+    ),
+    _small_groups_suppressed(
+        "marts.nps", "nps", dimensions=("program", "cohort", "survey_id", "role")
+    ),
+    _small_groups_suppressed(
+        "marts.survey_change", "mean_change", dimensions=("program", "cohort", "role", "item")
+    ),
+    _small_groups_suppressed(
+        "marts.program_health",
+        "satisfaction_mean",
+        respondents="satisfaction_respondents",
+        dimensions=("program", "cohort"),
+        has_suppressed_column=False,
+    ),
+    _small_groups_suppressed(
+        "marts.monthly_trends",
+        "satisfaction_mean",
+        respondents="satisfaction_respondents",
+        dimensions=("program", "cohort", "month_end"),
+        has_suppressed_column=False,
+    ),
+    _small_groups_suppressed(
+        "marts.program_health_by_month",
+        "satisfaction_mean",
+        respondents="satisfaction_respondents",
+        dimensions=("program", "cohort", "month_end"),
+        has_suppressed_column=False,
+    ),
     DataCheck(
         "marts.program_health",
         "health_score_in_range",
@@ -142,6 +227,30 @@ CHECKS: list[DataCheck] = [
         """SELECT count(*), string_agg(program || '/' || cohort, ', ') FROM marts.program_health
            WHERE health_score < 0 OR health_score > 100
               OR (health_score IS NULL) <> (health_band IS NULL)""",
+        blocking=True,
+    ),
+    # Outcomes: a survival curve outside [0, 1] or rising with time would mislead.
+    DataCheck(
+        "marts.match_retention",
+        "survival_is_a_curve",
+        "survival lies in [0, 1], never rises from one day to a later one within a "
+        "(program, cohort), and its interval holds it.",
+        _SURVIVAL_IS_A_CURVE,
+        blocking=True,
+    ),
+    _unique("marts.match_retention", "program, cohort, day"),
+    _unique("marts.match_closures", "program, cohort"),
+    _unique("marts.match_design", "program, attribute, level"),
+    _unique("marts.survey_reliability", "program, survey_id, role"),
+    DataCheck(
+        "marts.match_closures",
+        "closures_add_up",
+        "ended = completed + closed_early, and the early closures by reason add up to "
+        "closed_early.",
+        """SELECT count(*), string_agg(program || '/' || cohort, ', ') FROM marts.match_closures
+           WHERE ended <> completed + closed_early
+              OR closed_early <> mentor_withdrew + mentee_withdrew + no_engagement + rematched
+                                 + other + unknown_reason""",
         blocking=True,
     ),
 ]

@@ -31,11 +31,21 @@ class SqlTable:
 
     @property
     def sql(self) -> str:
-        return self.path.read_text()
+        """The file's text, each `-- @include NAME` line replaced by sql/shared/NAME.sql."""
+        return expand_includes(self.path.read_text())
 
     def upstream(self) -> list[str]:
         """Tables this file reads (schema.table), found in its text; itself excluded."""
         return [name for name in tables_referenced(self.sql) if name != self.qualified_name]
+
+
+SHARED_SQL_DIR = SQL_DIR / "shared"
+_INCLUDE = re.compile(r"^-- @include ([a-z_][a-z0-9_]*)[ \t]*$", re.MULTILINE)
+
+
+def expand_includes(sql: str) -> str:
+    """Shared SQL written once and used by several tables (e.g. the disclosure-control rule)."""
+    return _INCLUDE.sub(lambda m: (SHARED_SQL_DIR / f"{m.group(1)}.sql").read_text(), sql)
 
 
 def tables_referenced(sql: str) -> list[str]:
@@ -75,6 +85,7 @@ def bind_settings(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         "lapse_days": ("INTEGER", settings.lapse_days),
         "first_meeting_grace_days": ("INTEGER", settings.first_meeting_grace_days),
         "default_target_per_month": ("DOUBLE", settings.default_target_per_month),
+        "freshness_days": ("INTEGER", settings.freshness_days),
     }
     for name, (sql_type, value) in values.items():
         con.execute(f"SET VARIABLE {name} = ?::{sql_type}", [value])
@@ -83,23 +94,34 @@ def bind_settings(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 def run_sql_table(con: duckdb.DuckDBPyConnection, table: SqlTable) -> int:
     """(Re)build one table from its file; returns its row count.
 
-    A file may hold one block between `-- @repeat-until-stable` and `-- @end-repeat`: its
-    UPDATE statements run again and again until a whole pass changes no row (used for the
-    fixed-point rules of complementary suppression).
+    A file (with its includes) may hold one block between `-- @repeat-until-stable` and
+    `-- @end-repeat`: its UPDATE statements run again and again until a whole pass changes no
+    row (the fixed point of disclosure control, sql/shared/disclosure_control.sql).
+    A failing statement raises SqlTableError naming the table and its SQL file.
     """
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.layer}")
     before, repeated, after = _split_repeat_block(table.sql)
-    con.execute(before)
-    if repeated:
-        for _ in range(MAX_REPEAT_PASSES):
-            changed = sum(con.execute(statement).fetchall()[0][0] for statement in repeated)
-            if changed == 0:
-                break
-        else:
-            raise RuntimeError(f"{table.path.name}: repeat block did not settle")
-        if after.strip():
-            con.execute(after)
+    try:
+        con.execute(before)
+        if repeated:
+            for _ in range(MAX_REPEAT_PASSES):
+                changed = sum(con.execute(statement).fetchall()[0][0] for statement in repeated)
+                if changed == 0:
+                    break
+            else:
+                raise SqlTableError(f"{table.qualified_name}: repeat block did not settle")
+            if after.strip():
+                con.execute(after)
+    except duckdb.Error as error:
+        raise SqlTableError(
+            f"{table.qualified_name} could not be built (assets/warehouse/sql/{table.layer}/"
+            f"{table.path.name}): {error}"
+        ) from error
     return con.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchall()[0][0]
+
+
+class SqlTableError(RuntimeError):
+    """A warehouse table's SQL failed; the message names the table and its file."""
 
 
 MAX_REPEAT_PASSES = 10_000

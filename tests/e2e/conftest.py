@@ -3,6 +3,7 @@ over HTTP on 127.0.0.1 (a random free port)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from collections.abc import Callable, Iterator
@@ -49,6 +50,55 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve `directory` over HTTP on 127.0.0.1 (a free port); yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def open_site_page(
+    browser, site: str, name: str, width: int = 1400, **context_options: object
+) -> tuple[object, LoadedPage]:
+    """Open `<site>/<name>.html` in a new context (the caller closes it), recording console and
+    page errors, dialogs and requests outside the site (aborted; data: and blob: are the page's
+    own), with ALERT_TRAP installed; waits until every `.chart` has drawn its SVG."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, **context_options)
+    page = context.new_page()
+    loaded = LoadedPage(page)
+    page.on(
+        "console", lambda m: loaded.console_errors.append(m.text) if m.type == "error" else None
+    )
+    page.on("pageerror", lambda error: loaded.page_errors.append(str(error)))
+    page.on("dialog", lambda dialog: (loaded.dialogs.append(dialog.message), dialog.dismiss()))
+
+    def only_local(route) -> None:
+        url = route.request.url
+        if url.startswith((site, "data:", "blob:")):
+            route.continue_()
+        else:
+            loaded.external_requests.append(url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page.add_init_script(ALERT_TRAP)
+    page.goto(f"{site}/{name}.html", wait_until="load")
+    # Charts are drawn on DOMContentLoaded; wait until each has its SVG (none: at once).
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.chart'))"
+        ".every((c) => c.querySelector('.main-svg'))"
+    )
+    return context, loaded
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
@@ -66,6 +116,22 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+@pytest.fixture
+def visit(browser) -> Iterator[Callable[..., LoadedPage]]:
+    """`visit(site, name, width=1440, **context_options)`: `open_site_page`, its context closed
+    when the test ends."""
+    contexts = []
+
+    def open_(site: str, name: str, width: int = 1440, **context_options: object) -> LoadedPage:
+        context, loaded = open_site_page(browser, site, name, width, **context_options)
+        contexts.append(context)
+        return loaded
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def dashboard_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Build the fixture dashboards and serve them; yields the base URL."""
@@ -75,50 +141,5 @@ def dashboard_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         build_dashboards(
             con, out_dir, as_of=AS_OF, built_at=BUILT_AT, min_group_size=MIN_GROUP_SIZE
         )
-    handler = functools.partial(_QuietHandler, directory=str(out_dir))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-@pytest.fixture
-def open_page(browser, dashboard_site: str) -> Iterator[Callable[[str], LoadedPage]]:
-    """Open `<name>.html` in a fresh context, recording errors, dialogs and outside requests."""
-    contexts = []
-
-    def open_(name: str) -> LoadedPage:
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        loaded = LoadedPage(page)
-        page.on(
-            "console", lambda m: loaded.console_errors.append(m.text) if m.type == "error" else None
-        )
-        page.on("pageerror", lambda error: loaded.page_errors.append(str(error)))
-        page.on("dialog", lambda dialog: (loaded.dialogs.append(dialog.message), dialog.dismiss()))
-
-        def only_local(route) -> None:
-            url = route.request.url
-            if url.startswith((dashboard_site, "data:")):
-                route.continue_()
-            else:
-                loaded.external_requests.append(url)
-                route.abort()
-
-        context.route("**/*", only_local)
-        page.add_init_script(ALERT_TRAP)
-        page.goto(f"{dashboard_site}/{name}.html", wait_until="load")
-        # Charts are drawn on DOMContentLoaded; wait until each has its SVG.
-        page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('.chart'))"
-            ".every((c) => c.querySelector('.main-svg'))"
-        )
-        return loaded
-
-    yield open_
-    for context in contexts:
-        context.close()
+    with serve(out_dir) as url:
+        yield url

@@ -1,4 +1,5 @@
-"""Two real processes: an analyst holds the published warehouse open while a run happens."""
+"""Real processes: analysts read the published warehouse and its Parquet while runs and
+publishes happen."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from assets.publish import VERSION_KEY, publish
+from assets.resources import open_working_db
 from tests.conftest import copy_examples, write_landing
 
 # Observes the published file in a loop, either through one connection held open all along
@@ -38,6 +41,37 @@ _READER = textwrap.dedent(
             errors.append(repr(error))
         time.sleep(0.02)
     json.dump({'seen': [list(s) for s in seen], 'errors': errors}, open(out, 'w'))
+    """
+)
+
+
+# Reads the Parquet set in a loop as a careful reader does: resolve warehouse/parquet once, then
+# read every file of that folder (data and the version in its metadata); and, as a BI tool
+# does, one file through the link.
+_PARQUET_READER = textwrap.dedent(
+    """
+    import glob, json, os, sys, time, duckdb
+    link, out, stop, version_key = sys.argv[1:5]
+    seen, errors = [], []
+    con = duckdb.connect()
+    print('ready', flush=True)
+    while not os.path.exists(stop):
+        try:
+            folder = os.path.realpath(link)
+            files = sorted(glob.glob(os.path.join(folder, '*.parquet')))
+            versions = con.execute(
+                'SELECT DISTINCT value FROM parquet_kv_metadata($files) WHERE key = $key',
+                {'files': files, 'key': version_key},
+            ).fetchall()
+            rows = con.execute('SELECT count(*) FROM read_parquet($files, union_by_name = true)',
+                               {'files': files}).fetchall()[0][0]
+            con.execute('SELECT count(*) FROM read_parquet($f)',
+                        {'f': os.path.join(link, 'match_cadence.parquet')}).fetchall()
+            seen.append([os.path.basename(folder), len(files), sorted(v.decode() for (v,) in versions), rows])
+        except Exception as error:
+            errors.append(repr(error))
+        time.sleep(0.01)
+    json.dump({'seen': seen, 'errors': errors}, open(out, 'w'))
     """
 )
 
@@ -71,6 +105,21 @@ def test_reader_neither_blocks_a_run_nor_sees_a_half_built_state(settings, tmp_p
         )
         assert process.stdout.readline().strip() == "ready"
         readers[mode] = (process, out)
+    parquet_out = tmp_path / "parquet.json"
+    parquet_reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _PARQUET_READER,
+            str(settings.parquet_dir),
+            str(parquet_out),
+            str(stop),
+            VERSION_KEY,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parquet_reader.stdout.readline().strip() == "ready"
 
     write_landing(
         settings,
@@ -88,9 +137,28 @@ def test_reader_neither_blocks_a_run_nor_sees_a_half_built_state(settings, tmp_p
         ),
     )
     second = _run_pipeline(env)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    versions = []
+    for _ in range(4):  # publish again and again while the Parquet reader reads
+        with open_working_db(settings) as con:
+            versions.append(publish(con, settings).version)
+        time.sleep(0.2)
     time.sleep(0.5)  # let the re-opening reader see the new file a few times
     stop.touch()
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+
+    parquet_reader.wait(timeout=60)
+    parquet = json.loads(parquet_out.read_text())
+    assert parquet["errors"] == []
+    with duckdb.connect(published, read_only=True) as con:
+        (marts_count,) = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts'"
+        ).fetchall()[0]
+    for folder, files, file_versions, rows in parquet["seen"]:
+        # Every observation is one whole set: all files, all of the folder's version.
+        assert (files, file_versions) == (marts_count, [folder.removeprefix("parquet-")])
+        assert rows > 0
+    seen_versions = {folder for folder, *_ in parquet["seen"]}
+    assert {f"parquet-{v}" for v in versions[-2:]} <= seen_versions
 
     results = {}
     for mode, (process, out) in readers.items():

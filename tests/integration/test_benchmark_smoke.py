@@ -27,7 +27,16 @@ STAGES = (
     "dashboards (dashboards/pages)",
     "Dagster overhead (wall - sum of steps)",
 )
-PAGES = ("index", "overview", "cadence", "goals", "feedback", "at_risk", "data_quality")
+PAGES = (
+    "index",
+    "overview",
+    "cadence",
+    "goals",
+    "feedback",
+    "restricted/at_risk",
+    "restricted/comments",
+    "data_quality",
+)
 FLOOR = "floor (benchmarks/floor.sql)"
 TARGETS = (
     "full build / floor",

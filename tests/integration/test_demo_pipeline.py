@@ -37,8 +37,17 @@ METRICS_COLUMNS = {
     "nps_ci_low nps_ci_high suppressed",
     "survey_response_rates": "program cohort survey_id role invitations responses response_rate",
     "program_health": "program cohort active_matches on_track_share goal_attainment_rate "
-    "goal_coverage satisfaction_mean response_rate_90d health_score health_band",
+    "goal_coverage satisfaction_respondents satisfaction_mean response_rate_90d health_score "
+    "health_band",
     "at_risk_matches": "match_id status reason",
+    "match_retention": "program cohort day matches at_risk closed_early survival ci_low ci_high",
+    "match_closures": "program cohort matches ended completed closed_early early_closure_rate "
+    "early_closure_ci_low early_closure_ci_high mentor_withdrew mentee_withdrew no_engagement "
+    "rematched other unknown_reason median_days_to_early_closure",
+    "match_design": "program attribute level matches ended closed_early early_closure_rate "
+    "early_closure_ci_low early_closure_ci_high cadence_attainment_mean goals_decided "
+    "goal_attainment_rate goal_attainment_ci_low goal_attainment_ci_high",
+    "survey_reliability": "program survey_id role n_complete n_respondents alpha",
 }
 
 
@@ -286,3 +295,25 @@ def test_run_makes_its_dagster_home_and_records_the_run(tmp_path: Path):
         (record,) = instance.get_run_records()
         assert record.dagster_run.job_name == "refresh_all"
         assert record.dagster_run.is_success
+
+
+def test_demo_outcomes_show_real_curves_and_differences(demo_run: DemoRun):
+    """The sample's outcome marts give the Outcomes page something to show (issue 12)."""
+    falling = demo_run.published(
+        "SELECT count(DISTINCT program) FROM marts.match_retention "
+        "WHERE cohort = '(all)' AND day = 180 AND survival < 0.95 AND ci_low < survival"
+    )[0][0]
+    programs = demo_run.published("SELECT count(DISTINCT program) FROM core.matches")[0][0]
+    assert falling == programs
+    reasons = demo_run.published(
+        "SELECT sum(mentor_withdrew), sum(mentee_withdrew), sum(no_engagement), sum(rematched), "
+        "sum(other), sum(unknown_reason) FROM marts.match_closures WHERE cohort = '(all)'"
+    )[0]
+    assert all(count > 0 for count in reasons)
+    levels = demo_run.published(
+        "SELECT attribute, count(*) FROM marts.match_design WHERE program = '(all)' "
+        "AND level <> 'unknown' AND matches >= 20 GROUP BY ALL ORDER BY 1"
+    )
+    assert levels == [("department", 2), ("location", 2), ("mentor_load", 3)]
+    alphas = demo_run.published("SELECT count(alpha) FROM marts.survey_reliability")[0][0]
+    assert alphas > 0

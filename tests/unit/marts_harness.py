@@ -284,24 +284,33 @@ class MartsHarness:
         role: str = "mentee",
         submitted_on: str = "2024-06-01",
         response_id: str | None = None,
+        instrument: str = "checkin",
+        submitted_at: str | None = None,
         **answers: int | None,
     ) -> None:
-        """A kept response; answers by item name (guidance=4, nps=9, ...), others NULL."""
+        """A kept response; answers by item name (guidance=4, nps=9, ...), others NULL.
+
+        submitted_at (ISO instant, e.g. "2024-06-01T09:30:00+00:00") overrides noon UTC of
+        submitted_on; submitted_on is then its UTC date."""
         unknown = set(answers) - {*SURVEY_ITEMS, "nps"}
         if unknown:
             raise KeyError(f"no survey item(s) {sorted(unknown)}")
         day = _date(submitted_on)
+        instant = _noon_utc(day)
+        if submitted_at is not None:
+            instant = dt.datetime.fromisoformat(submitted_at).astimezone(dt.UTC)
+            day = instant.date()
         self.insert(
             "survey_responses",
             [
                 {
                     "response_id": response_id or f"r{next(self._ids)}",
                     "survey_id": survey_id,
-                    "instrument": "checkin",
+                    "instrument": instrument,
                     "respondent_key": respondent_key,
                     "match_id": match_id,
                     "role": role,
-                    "submitted_at": _noon_utc(day),
+                    "submitted_at": instant,
                     "submitted_on": day,
                     "has_comment": False,
                     **answers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from dashboards import fmt
 from dashboards.figures import Axis, Series, category_chart, trend_chart
@@ -40,13 +41,61 @@ def test_category_chart_labels_missing_values_and_tags_points_for_the_filter():
         note=lambda row, _s: fmt.fewer_than(5) if row["suppressed"] else None,
     )
     (trace,) = figure.data
-    assert trace.y[0] == "P &amp; Q · All cohorts"
-    assert trace.y[1].startswith("P &amp; Q · &lt;img")
+    # Program over cohort, two lines, so labels stay narrow on a phone.
+    assert trace.y[0].endswith("P &amp; Q</span><br>All cohorts")
+    assert "<br>&lt;img src=x" in trace.y[1]
     assert "fewer than 5 responses" in trace.y[1]
     assert trace.meta == "rows"
     assert figure.layout.meta["keys"] == {"program": ["P & Q"] * 2, "cohort": ["(all)", INJECTION]}
     assert trace.customdata[1] == ""
     assert INJECTION not in figure.to_json()
+
+
+def test_dots_are_never_cut_by_the_plot_edge():
+    figure = category_chart(ROWS, [Series("Share", "value", kind="dot")], AXIS)
+    assert figure.data[0].cliponaxis is False
+    assert figure.layout.xaxis.title.standoff > 0  # the title keeps clear of the numbers
+
+
+def test_long_notes_wrap_beside_the_chart():
+    figure = category_chart(
+        ROWS,
+        [Series("Share", "value")],
+        AXIS,
+        note=lambda _row, _s: "no active pairs past their first weeks of the program",
+    )
+    notes = figure.data[0].y[1].split("<br>")[2:]
+    assert len(notes) >= 2 and all(len(re.sub(r"<[^>]*>", "", n)) <= 30 for n in notes)
+
+
+def test_change_says_better_worse_or_the_same_with_an_arrow():
+    up = fmt.change(0.62, 0.55, fmt.points, since="28 Feb 2026")
+    assert (
+        'class="change better"' in up and "▲" in up and "+7 pts" in up and "since 28 Feb 2026" in up
+    )
+    worse = fmt.change(10, 14, fmt.signed_count, since="x", higher_is_better=False)
+    assert 'class="change better"' in worse and "▼" in worse  # fewer overdue goals is better
+    assert 'class="change worse"' in fmt.change(3.1, 3.4, fmt.signed_decimal, since="w1")
+    assert 'class="change neutral"' in fmt.change(
+        5, 4, fmt.signed_count, since="x", higher_is_better=None
+    )
+    same = fmt.change(0.621, 0.618, fmt.points, since="x")
+    assert 'class="change same"' in same and "no change" in same
+    assert 'class="change none"' in fmt.change(None, 0.5, fmt.points, since="28 Feb 2026")
+
+
+def test_trend_chart_marks_the_partial_month():
+    rows = [
+        {"program": "P", "cohort": "(all)", "month_end": dt.date(2026, 2, 28), "n": 3,
+         "is_partial": False, "evaluated_on": dt.date(2026, 2, 28)},
+        {"program": "P", "cohort": "(all)", "month_end": dt.date(2026, 3, 31), "n": 2,
+         "is_partial": True, "evaluated_on": dt.date(2026, 3, 15)},
+    ]  # fmt: skip
+    figure = trend_chart(rows, [Series("Count", "n")], Axis("count", fmt.count))
+    (trace,) = figure.data
+    assert list(trace.marker.symbol) == ["circle", "circle-open"]
+    assert "partial, to 15 Mar" in trace.hovertext[1]
+    assert [a.text for a in figure.layout.annotations] == ["partial month"]
 
 
 def test_trend_chart_draws_one_series_per_group_plotted_under_its_month():

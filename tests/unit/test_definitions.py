@@ -26,6 +26,10 @@ EXPECTED_ASSETS = {
             "survey_responses",
             "invitations",
             "run_info",
+            "meeting_states",
+            "goal_states",
+            "meeting_states",  # the early warning's day-by-day folds
+            "goal_states",
         )
     ),
     *(
@@ -38,8 +42,14 @@ EXPECTED_ASSETS = {
             "nps",
             "survey_response_rates",
             "program_health",
+            "program_health_by_month",
+            "survey_change",
             "at_risk_matches",
+            "match_risk",
+            "risk_backtest",
             "monthly_trends",
+            "match_risk",  # the early warning (one Python asset)
+            "risk_backtest",
         )
     ),
     "warehouse/published",
@@ -99,7 +109,10 @@ def test_sensors_and_schedule_start_running_and_target_the_refresh():
     } <= set(sensors)
     for sensor in sensors.values():
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-        assert sensor.job_name == refresh_all.name
+    for name, sensor in sensors.items():
+        if name.endswith("_landing"):
+            assert sensor.job_name == refresh_all.name
+    assert "dead_runs" in sensors  # fails runs whose process died, so the queue moves on
     (schedule,) = defs.schedules
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.job_name == refresh_all.name
@@ -119,6 +132,22 @@ def test_schedule_follows_the_program_time_zone(monkeypatch):
     finally:
         monkeypatch.delenv("MENTORPULSE_TIMEZONE")
         importlib.reload(definitions)
+
+
+def test_no_step_waits_for_a_dagster_pool(graph):
+    """A killed run kept its pool slot and blocked every later run: the OS run lock (freed
+    when a process dies) keeps runs apart instead."""
+    import yaml
+
+    from tests.conftest import REPO
+
+    assert {
+        key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).pools
+    } == set()
+    config = yaml.safe_load((REPO / "pipelines" / "dagster.yaml").read_text())
+    assert "pools" not in config["concurrency"]
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 1
+    assert config["run_monitoring"]["enabled"] is True
 
 
 def test_refresh_job_uses_the_in_process_executor():
@@ -146,3 +175,55 @@ def test_dagster_validates_the_workspace():
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert "passed validation" in completed.stdout + completed.stderr
+
+
+# --- the catalog shows the warehouse as analysts see it (issue 12) ----------------------------
+EXPECTED_ASSETS.update(
+    f"marts/{t}"
+    for t in ("match_retention", "match_closures", "match_design", "survey_reliability")
+)
+
+
+def test_every_sql_table_shows_its_columns_comments_and_sql_file():
+    import duckdb
+
+    from assets.dictionary import empty_warehouse
+    from assets.warehouse.assets import TABLE_ASSETS, table_key
+    from assets.warehouse.sql_runner import all_sql_tables
+
+    con: duckdb.DuckDBPyConnection = empty_warehouse()
+    specs = {spec.key: spec for asset in TABLE_ASSETS for spec in asset.specs}
+    for table in all_sql_tables():
+        spec = specs[table_key(table.qualified_name)]
+        expected = con.execute(
+            "SELECT column_name, data_type, comment FROM duckdb_columns() "
+            "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+            [table.layer, table.name],
+        ).fetchall()
+        schema = spec.metadata["dagster/column_schema"]
+        assert [(c.name, c.type, c.description) for c in schema.columns] == expected
+        (reference,) = spec.metadata["dagster/code_references"].code_references
+        assert reference.file_path == str(table.path.resolve())
+        (table_comment,) = con.execute(
+            "SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+            [table.layer, table.name],
+        ).fetchone()
+        assert spec.description == table_comment
+    assert specs[table_key("marts.match_retention")].metadata["dagster/column_schema"].columns
+
+
+def test_a_materialized_table_records_its_row_count(tmp_path, monkeypatch):
+    from assets.resources import WarehouseResource
+    from assets.warehouse.assets import TABLE_ASSETS, table_key
+
+    monkeypatch.setenv("MENTORPULSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MENTORPULSE_AS_OF", "2024-06-30")
+    run_info = next(a for a in TABLE_ASSETS if table_key("core.run_info") in a.keys)
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [run_info], resources={"warehouse": WarehouseResource()}, instance=instance
+    )
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["dagster/row_count"].value == 1

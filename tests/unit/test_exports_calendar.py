@@ -2,7 +2,7 @@
 
 Ana (mentor) and Bea (mentee) of match M01 meet weekly, Thursdays 18:00-19:00 Lisbon time,
 eight times from 2026-03-05: across the change to summer time (29 March), with 19 March
-removed (EXDATE), 2 April moved to Friday 3 April 10:00 (an override, SEQUENCE 1) and 9 April
+excluded (EXDATE, in this first export of the series: never a meeting), 2 April moved to Friday 3 April 10:00 (an override, SEQUENCE 1) and 9 April
 cancelled (STATUS:CANCELLED). One coffee chat of M02, and an offsite with no mentoring pair.
 The meeting log has the 12 March meeting of M01 too (meetings/log_2026-03-13.jsonl).
 """
@@ -46,13 +46,14 @@ def cadence(settings, match_id: str) -> tuple[int, int]:
 
 def test_the_series_is_expanded_across_the_clock_change_with_its_exceptions(program):
     result = ingest(program)[CALENDAR]
-    # 8 occurrences of the series (one removed by EXDATE), the coffee chat, the offsite.
+    # 7 occurrences of the series (19 March excluded), the coffee chat, the offsite.
     assert (result.source, result.rows_read, result.rows_loaded, result.rows_quarantined) == (
         "calendar",
-        10,
         9,
+        8,
         1,
     )
+    assert "1 date(s) excluded (EXDATE) that no earlier export had" in result.message
     events = rows(
         program,
         "SELECT meeting_id, event_type, scheduled_start, duration_minutes, initiated_by, "
@@ -62,7 +63,6 @@ def test_the_series_is_expanded_across_the_clock_change_with_its_exceptions(prog
     assert [(e["meeting_id"].removeprefix(SERIES + ":"), e["event_type"], e["scheduled_start"]) for e in events] == [
         ("20260305T180000Z", "scheduled", utc(2026, 3, 5, 18)),
         ("20260312T180000Z", "scheduled", utc(2026, 3, 12, 18)),
-        ("20260319T180000Z", "cancelled", utc(2026, 3, 19, 18)),  # EXDATE
         ("20260326T180000Z", "scheduled", utc(2026, 3, 26, 18)),  # 18:00 WET
         ("20260402T170000Z", "scheduled", utc(2026, 4, 3, 9)),  # moved: its slot's meeting id
         ("20260409T170000Z", "cancelled", utc(2026, 4, 9, 17)),  # STATUS:CANCELLED
@@ -85,8 +85,8 @@ def test_marts_count_held_meetings_once_their_end_is_past_and_once_per_log(progr
     ingest(program)
     assert build(program) == []
     # Held: 5 Mar, 12 Mar (the log's: the calendar's is left out), 26 Mar, 3 Apr (moved).
-    # Cancelled: 19 Mar (EXDATE) and 9 Apr. 16 and 23 Apr are still to come.
-    assert cadence(program, "M01") == (4, 2)
+    # Cancelled: 9 Apr (19 Mar was never a meeting). 16 and 23 Apr are still to come.
+    assert cadence(program, "M01") == (4, 1)
     assert cadence(program, "M02") == (1, 0)
     meetings = rows(
         program,
@@ -102,9 +102,9 @@ def test_marts_count_held_meetings_once_their_end_is_past_and_once_per_log(progr
     ("as_of", "held", "cancelled"),
     [
         ("2026-03-11", 1, 0),  # 5 Mar held; 12 Mar not yet
-        ("2026-03-26", 3, 1),  # 26 Mar ends 19:00 that day; 19 Mar removed
-        ("2026-04-03", 4, 1),  # the moved meeting, Friday 10:00-11:00
-        ("2026-04-12", 4, 2),
+        ("2026-03-26", 3, 0),  # 26 Mar ends 19:00 that day; 19 Mar excluded from the start
+        ("2026-04-03", 4, 0),  # the moved meeting, Friday 10:00-11:00
+        ("2026-04-12", 4, 1),
     ],
 )
 def test_the_marts_follow_the_as_of_date(program, monkeypatch, as_of, held, cancelled):
@@ -120,7 +120,7 @@ def test_a_reexported_calendar_gives_exact_duplicates(program):
     text = (program.landing_dir / CALENDAR).read_bytes()
     again = text.replace(b"DTSTAMP:20260411T080000Z", b"DTSTAMP:20260418T070000Z")
     result = ingest_one(program, "meetings/mentoring_2026-04-18.ics", again)
-    assert (result.rows_loaded, result.rows_duplicate, result.rows_quarantined) == (0, 9, 1)
+    assert (result.rows_loaded, result.rows_duplicate, result.rows_quarantined) == (0, 8, 1)
 
 
 def test_a_newer_sequence_of_an_occurrence_wins(program):
@@ -142,7 +142,7 @@ END:VCALENDAR\r
     result = ingest_one(
         program, "meetings/mentoring_2026-04-18.ics", text.replace("END:VCALENDAR\r\n", moved)
     )
-    assert (result.rows_loaded, result.rows_duplicate) == (1, 8)
+    assert (result.rows_loaded, result.rows_duplicate) == (1, 7)
     build(program)
     (meeting,) = rows(
         program,
@@ -150,6 +150,27 @@ END:VCALENDAR\r
         [f"{SERIES}:20260416T170000Z"],
     )
     assert meeting == {"start_at": utc(2026, 4, 17, 9), "duration_minutes": 45, "event_count": 2}
+
+
+def test_a_date_excluded_after_an_export_had_it_is_a_cancellation(program):
+    """An earlier export had 19 March scheduled; the series later excludes it: cancelled."""
+    text = (program.landing_dir / CALENDAR).read_bytes()
+    earlier = text.replace(b"EXDATE;TZID=Europe/Lisbon:20260319T180000\r\n", b"")
+    assert earlier != text
+    (program.landing_dir / CALENDAR).unlink()
+    first = ingest_one(program, "meetings/mentoring_2026-03-01.ics", earlier)
+    assert first.rows_loaded == 9  # 19 March among them, scheduled
+    later = ingest_one(program, CALENDAR, text)
+    assert (later.rows_loaded, later.rows_duplicate, later.rows_quarantined) == (1, 8, 1)
+    assert "no earlier export had" not in later.message
+    assert build(program) == []
+    assert cadence(program, "M01") == (4, 2)  # 19 March and 9 April cancelled
+    (meeting,) = rows(
+        program,
+        "SELECT status FROM core.meetings WHERE meeting_id = ?",
+        [f"{SERIES}:20260319T180000Z"],
+    )
+    assert meeting == {"status": "cancelled"}
 
 
 def ingest_one(settings, relative: str, content: bytes):

@@ -19,7 +19,7 @@ import tomllib
 import pytest
 from openpyxl import Workbook
 
-from assets.ingest.exports.mappings import mapping_from
+from assets.ingest.exports.mappings import MappingError, mapping_from
 from assets.settings import load_settings
 from tests.conftest import REPO, write_landing
 from tests.unit.exports_pipeline import ROSTER, build, ingest, land, quarantine, rows
@@ -99,9 +99,12 @@ def test_qualtrics_export_is_mapped_and_its_preview_and_spam_rows_set_aside(prog
 def test_published_quarantine_text_holds_nothing_the_tool_collected_about_people(program):
     land_export(program, QUALTRICS)
     ingest(program)
-    texts = [r["raw_text"] for r in rows(program, "SELECT raw_text FROM ingest.quarantine")]
-    assert texts and not any(
-        word in text for text in texts for word in ("@", "Stranger", "198.51.100.4", "38.72")
+    found = rows(program, "SELECT raw_text, detail FROM ingest.quarantine")
+    assert found and all(r["raw_text"] is None for r in found)  # the text stays restricted
+    assert not any(
+        word in (r["detail"] or "")
+        for r in found
+        for word in ("@", "Stranger", "198.51.100.4", "38.72")
     )
 
 
@@ -338,3 +341,153 @@ def test_the_readme_example_mapping_is_a_valid_mapping():
     mapping = mapping_from(tomllib.loads(example), "surveys/mappings/checkin_2026-03.toml")
     assert mapping.applies_to("checkin_2026-03_export.csv")
     assert mapping.items["Q1_1"] == "guidance" and mapping.labels["somewhat agree"] == 4
+
+
+# --- ids, settings named in messages, items with no answers --------------------------------
+
+PAIRS_MAPPING = """tool = "google_forms"
+files = "pairs_*.csv"
+survey_id = "checkin-2026-03"
+instrument = "checkin"
+[match]
+column = "Match"
+[submitted_at]
+format = "%d/%m/%Y %H:%M:%S"
+[items]
+"Overall, I am satisfied" = "satisfaction"
+"""
+
+
+def test_responses_of_a_tool_without_ids_are_told_apart_by_match_then_line(program):
+    """From a real export: two Google Forms responses by one person in the same second, for two
+    matches, collided on one id and one was quarantined as a conflicting duplicate."""
+    write_landing(program, "surveys/mappings/pairs.toml", PAIRS_MAPPING)
+    write_landing(
+        program,
+        "surveys/exports/pairs_1.csv",
+        'Timestamp,Email Address,Match,"Overall, I am satisfied"\n'
+        "14/03/2026 09:05:17,ana.almeida@example.org,M01,Agree\n"
+        "14/03/2026 09:05:17,ana.almeida@example.org,M07,Disagree\n"
+        # Nothing but the line tells these two apart.
+        "15/03/2026 10:00:00,ana.almeida@example.org,M01,Agree\n"
+        "15/03/2026 10:00:00,ana.almeida@example.org,M01,Strongly agree\n",
+    )
+    result = ingest(program)["surveys/exports/pairs_1.csv"]
+    assert (result.rows_loaded, result.rows_duplicate, result.rows_quarantined) == (4, 0, 0)
+    loaded = rows(program, "SELECT response_id, match_id, satisfaction FROM staging.responses")
+    assert {r["match_id"] for r in loaded} == {"M01", "M07"}
+    last_resort = sorted(r["response_id"] for r in loaded if r["response_id"].count(":") == 2)
+    assert [i.rsplit(":", 1)[1] for i in last_resort] == ["line4", "line5"]
+    # The same export again: the same ids, so exact duplicates.
+    write_landing(
+        program,
+        "surveys/exports/pairs_2.csv",
+        (program.landing_dir / "surveys/exports/pairs_1.csv").read_text() + "\n",
+    )
+    again = ingest(program)["surveys/exports/pairs_2.csv"]
+    assert (again.rows_loaded, again.rows_duplicate) == (0, 4)
+
+
+def test_a_time_format_that_does_not_fit_names_the_setting_and_one_that_would(program):
+    mapping = PAIRS_MAPPING.replace('"%d/%m/%Y %H:%M:%S"', '"%Y-%m-%d %H:%M:%S"')
+    write_landing(program, "surveys/mappings/pairs.toml", mapping)
+    write_landing(
+        program,
+        "surveys/exports/pairs_1.csv",
+        'Timestamp,Email Address,Match,"Overall, I am satisfied"\n'
+        "03/14/2026 10:02,ana.almeida@example.org,M01,Agree\n",
+    )
+    ingest(program)
+    (row,) = rows(program, "SELECT reason, detail FROM ingest.quarantine")
+    assert row["reason"] == "bad_type:submitted_at"
+    assert row["detail"] == (
+        "dates like '03/14/2026 10:02' do not match [submitted_at] format = "
+        "'%Y-%m-%d %H:%M:%S' in surveys/mappings/pairs.toml; format = '%m/%d/%Y %H:%M' reads "
+        "every row"
+    )
+
+
+def test_a_wrong_tool_is_named_with_the_tool_that_reads_the_export(program):
+    land_export(program, SURVEYMONKEY)
+    mapping = program.landing_dir / MAPPINGS[SURVEYMONKEY]
+    mapping.write_text(mapping.read_text().replace('tool = "surveymonkey"', 'tool = "qualtrics"'))
+    result = ingest(program)[SURVEYMONKEY]
+    assert result.status == "rejected" and "file:header_drift" in result.message
+    assert '[submitted_at] column = "RecordedDate" (the default of tool = "qualtrics")' in (
+        result.message
+    )
+    assert (
+        'It reads as a surveymonkey export: set tool = "surveymonkey" in '
+        f'{MAPPINGS[SURVEYMONKEY]} (not "qualtrics")' in result.message
+    )
+    # Doing what it says: the mapping fixed, the export touched, it loads.
+    mapping.write_text(mapping.read_text().replace('tool = "qualtrics"', 'tool = "surveymonkey"'))
+    os.utime(program.landing_dir / SURVEYMONKEY, ns=(1, 1))
+    assert ingest(program)[SURVEYMONKEY].rows_loaded == 3
+
+
+def test_an_item_with_no_answer_in_any_row_is_not_reported_as_clean(program):
+    land_export(program, GOOGLE)
+    export = program.landing_dir / GOOGLE
+    header, *records = csv.reader(io.StringIO(export.read_text()))
+    assert header[5] == "Anything else?"  # comment: blank in every row, the header kept
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        [header, *(r[:5] + [""] + r[6:] for r in records)]
+    )
+    export.write_text(out.getvalue())
+    result = ingest(program)[GOOGLE]
+    assert result.status == "loaded" and result.rows_loaded == 4
+    assert result.message.startswith(
+        'warning: [items] "Anything else?" = "comment" in '
+        f"{MAPPINGS[GOOGLE]}: the column is empty in every row, so no comment answer was loaded"
+    )
+    (message,) = rows(program, "SELECT message FROM ingest.files WHERE path = ?", [GOOGLE])
+    assert message == {"message": result.message}
+
+
+def test_the_readme_example_mapping_shows_its_response_id_setting():
+    readme = (REPO / "README.md").read_text()
+    example = readme.split("## Real exports: adding a mapping", 1)[1].split("```toml\n", 1)[1]
+    example = example.split("```", 1)[0]
+    assert 'response_id = "ResponseId"' in example
+    mapping = mapping_from(tomllib.loads(example), "surveys/mappings/checkin_2026-03.toml")
+    assert mapping.response_id_column == "ResponseId"
+
+
+@pytest.mark.parametrize(
+    ("setting", "column"),
+    [
+        ("", "ResponseId"),
+        ('response_id = "Response ID"', "Response ID"),
+        ("response_id = false", None),
+    ],
+)
+def test_the_response_id_setting(setting, column):
+    raw = tomllib.loads(
+        f'tool = "qualtrics"\nfiles = "x*.csv"\nsurvey_id = "s"\ninstrument = "checkin"\n{setting}\n'
+    )
+    assert mapping_from(raw, "surveys/mappings/x.toml").response_id_column == column
+
+
+def test_a_response_id_that_is_not_a_column_name_is_a_bad_mapping():
+    raw = {"tool": "qualtrics", "files": "x*.csv", "survey_id": "s", "instrument": "checkin"}
+    with pytest.raises(MappingError, match="response_id must be a column name"):
+        mapping_from({**raw, "response_id": 7}, "surveys/mappings/x.toml")
+
+
+def test_a_workbook_mapped_as_a_csv_tool_names_the_tool_to_set(program):
+    land(program, "surveys/mappings/intake_2026-02_msforms.toml")
+    mapping = program.landing_dir / "surveys/mappings/intake_2026-02_msforms.toml"
+    fixed = mapping.read_text()
+    mapping.write_text(fixed.replace('tool = "microsoft_forms"', 'tool = "google_forms"'))
+    path = "surveys/exports/intake_2026-02_msforms.xlsx"
+    write_landing(program, path, microsoft_forms_workbook())
+    result = ingest(program)[path]
+    assert result.status == "rejected" and "file:bad_mapping" in result.message
+    assert 'set tool = "microsoft_forms" in surveys/mappings/intake_2026-02_msforms.toml' in (
+        result.message
+    )
+    mapping.write_text(fixed)
+    os.utime(program.landing_dir / path, ns=(1, 1))
+    assert ingest(program)[path].rows_loaded == 2

@@ -9,7 +9,9 @@ import pytest
 from assets.ingest.contract import SOURCES
 from assets.ingest.loader import ingest_source
 from assets.resources import open_working_db
+from assets.warehouse.sql_runner import all_sql_tables, run_sql_table
 from tests.conftest import write_landing
+from tests.unit import exports_pipeline
 
 GOOD_MEETING = {
     "event_id": "ev-1",
@@ -244,36 +246,129 @@ def test_timestamp_without_offset_is_read_in_program_time_zone(settings):
     assert start == "08:00"  # Lisbon is UTC+1 in July
 
 
-def test_personal_data_is_redacted_in_quarantine(settings):
-    write_landing(
-        settings,
-        "meetings/m.jsonl",
-        meeting(channel="zoom", note="Told me about her divorce")
-        + "\n"
-        + '{"event_id": "x", "note": "unterminated secret\n',
-    )
-    write_landing(
-        settings,
-        "roster/participants_1.csv",
-        "participant_id,full_name,email\nU1,Ada Moreno,ada@example.com,extra\n"
-        + 'U2,"Li, Chen",chen@example.com\n'
-        + "U3,Ben Okafor,ben@example.com\n",
-    )
-    write_landing(
-        settings,
-        "roster/participants_2.csv",
-        "participant_id,full_name\n" + "X" * 70 + ",Eve Adams\n",
-    )
-    ingest(settings, "meetings")
-    _, quarantine, _ = ingest(settings, "participants")
-    raw = " ".join(q[4] for q in quarantine)
-    for secret in ("divorce", "unterminated secret", "Ada Moreno", "ada@example.com", "Eve Adams"):
-        assert secret not in raw
-    assert "[redacted]" in raw
-
-
 def test_in_flight_files_are_ignored(settings):
     for name in ("m.jsonl.part", ".m.jsonl", "m.jsonl.tmp", "m.jsonl.crdownload"):
         write_landing(settings, f"meetings/{name}", meeting() + "\n")
     results, _, staged = ingest(settings, "meetings")
     assert results == [] and staged == 0
+
+
+# --- plausibility: values the contract's rules let through but that cannot be true ----------
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("M2,P,C,U1,U2,0001-01-01,,,", "implausible:matched_on"),  # from the issue
+        ("M2,P,C,U1,U2,1969-12-31,,,", "implausible:matched_on"),
+        ("M2,P,C,U1,U2,2026-01-05,2101-01-01,completed,", "implausible:ended_on"),
+        ("M2,P,C,U1,U2,2026-01-05,,,1e-19", "implausible:target_meetings_per_month"),  # issue
+        ("M2,P,C,U1,U2,2026-01-05,,,0.09", "implausible:target_meetings_per_month"),
+        # A contract rule broken first keeps its reason.
+        ("M2,P,C,U1,U2,2026-01-05,0001-01-01,completed,", "bad_value:ended_on"),
+        ("M2,P,C,U1,U2,2026-01-05,,,0", "bad_value:target_meetings_per_month"),
+    ],
+)
+def test_implausible_match_values_are_quarantined_under_a_named_rule(settings, row, reason):
+    write_landing(
+        settings, "roster/matches_1.csv", f"{MATCHES_HEADER}\nM1,P,C,U1,U2,2026-01-05,,,2\n{row}\n"
+    )
+    _, quarantine, staged = ingest(settings, "matches")
+    assert [(q[1], q[2]) for q in quarantine] == [(3, reason)]
+    assert staged == 1
+
+
+def test_the_bounds_themselves_are_plausible(settings):
+    rows = [
+        "M1,P,C,U1,U2,1970-01-01,2100-12-31,completed,0.1",
+        "M2,P,C,U1,U2,2026-01-05,,,31",
+    ]
+    write_landing(settings, "roster/matches_1.csv", MATCHES_HEADER + "\n" + "\n".join(rows) + "\n")
+    _, quarantine, staged = ingest(settings, "matches")
+    assert quarantine == [] and staged == 2
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "reason"),
+    [
+        ("meetings", meeting(occurred_at="0001-01-01T00:00:00Z"), "implausible:occurred_at"),
+        ("meetings", meeting(occurred_at="1969-12-31T23:59:59Z"), "implausible:occurred_at"),
+        (
+            "meetings",
+            meeting(scheduled_start="2101-01-01T00:00:00Z"),
+            "implausible:scheduled_start",
+        ),
+        (
+            "goals",
+            json.dumps({**GOOD_GOAL, "target_date": "9999-12-31"}),
+            "implausible:target_date",
+        ),
+    ],
+)
+def test_implausible_dates_and_timestamps_of_events(settings, source, line, reason):
+    first = meeting(event_id="ok-1") if source == "meetings" else json.dumps(GOOD_GOAL)
+    line = line.replace('"ev-1"', '"ev-2"').replace('"g-1"', '"g-2"')
+    write_landing(settings, f"{source}/x_2026-01-20.jsonl", first + "\n" + line + "\n")
+    _, quarantine, staged = ingest(settings, source)
+    assert [(q[1], q[2]) for q in quarantine] == [(2, reason)]
+    assert "1970-01-01" in quarantine[0][3]  # the detail states the bounds
+    assert staged == 1
+
+
+def test_an_implausible_submission_time_is_quarantined(settings):
+    fields = dict(zip(RESPONSES_HEADER.split(","), GOOD_RESPONSE.split(","), strict=True))
+    fields.update(response_id="r-2", submitted_at="2201-02-01T12:30:00Z")
+    write_landing(
+        settings,
+        "surveys/responses_1.csv",
+        f"{RESPONSES_HEADER}\n{GOOD_RESPONSE}\n{','.join(fields.values())}\n",
+    )
+    _, quarantine, staged = ingest(settings, "responses")
+    assert [(q[1], q[2]) for q in quarantine] == [(3, "implausible:submitted_at")]
+    assert staged == 1
+
+
+def test_the_issues_absurd_roster_values_leave_the_marts_as_without_them(settings):
+    """matched_on = 0001-01-01 made monthly_trends 97,296 rows; a target of 1e-19 overflowed a
+    cast in at_risk_matches and blocked publishing. Through the real loader and marts."""
+    exports_pipeline.land(settings, *exports_pipeline.ROSTER)
+    exports_pipeline.ingest(settings)
+    exports_pipeline.build(settings)  # the clean run, to compare with
+    clean = exports_pipeline.rows(settings, "SELECT count(*) AS n FROM marts.monthly_trends")
+    write_landing(
+        settings,
+        "roster/matches_2026-01-11.csv",
+        f"{MATCHES_HEADER}\nM90,Grow,2026-Q1,U01,U12,0001-01-01,,,\n"
+        "M91,Grow,2026-Q1,U02,U11,2026-01-10,,,1e-19\n",
+    )
+    results = exports_pipeline.ingest(settings)
+    assert results["roster/matches_2026-01-11.csv"].reasons == {
+        "implausible:matched_on": 1,
+        "implausible:target_meetings_per_month": 1,
+    }
+    assert exports_pipeline.build(settings) == []  # every blocking check holds
+    assert (
+        exports_pipeline.rows(settings, "SELECT count(*) AS n FROM marts.monthly_trends") == clean
+    )
+    found = exports_pipeline.rows(
+        settings, "SELECT count(*) AS n FROM marts.match_cadence WHERE match_id IN ('M90', 'M91')"
+    )
+    assert found == [{"n": 0}]
+
+
+def test_mart_arithmetic_cannot_overflow_whatever_target_gets_through(settings):
+    exports_pipeline.land(settings, *exports_pipeline.ROSTER)
+    exports_pipeline.ingest(settings)
+    exports_pipeline.build(settings)
+    tables = {t.qualified_name: t for t in all_sql_tables()}
+    with open_working_db(settings) as con:
+        # As if a later rule let it through: the marts must still build.
+        con.execute(
+            "UPDATE core.matches SET target_meetings_per_month = 1e-19 WHERE match_id = 'M02'"
+        )
+        for name in ("marts.match_cadence", "marts.at_risk_matches", "marts.monthly_trends"):
+            run_sql_table(con, tables[name])
+        ((status, reason),) = con.execute(
+            "SELECT status, reason FROM marts.at_risk_matches WHERE match_id = 'M02'"
+        ).fetchall()
+    assert status == "not_started" and reason.endswith("target 1e-19/month")

@@ -3,8 +3,10 @@ what they read, and rules that hold for every table (booleans never NULL, reruns
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
+from assets.warehouse.sql_runner import SqlTable, SqlTableError, run_sql_table
 from tests.unit.marts_harness import CORE_TABLES, MartsHarness, mart_tables
 
 TEXT, DAY, FLAG, COUNT, FIG = "VARCHAR", "DATE", "BOOLEAN", "BIGINT", "DOUBLE"
@@ -118,6 +120,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "on_track_share": FIG,
         "goal_attainment_rate": FIG,
         "goal_coverage": FIG,
+        "satisfaction_respondents": COUNT,
         "satisfaction_mean": FIG,
         "response_rate_90d": FIG,
         "health_score": FIG,
@@ -133,7 +136,115 @@ EXPECTED: dict[str, dict[str, str]] = {
         "goals_set": COUNT,
         "goals_achieved": COUNT,
         "responses": COUNT,
+        "satisfaction_respondents": COUNT,
         "satisfaction_mean": FIG,
+    },
+    # The project's health by month end (docs/metrics.md), for the dashboards' change arrows.
+    "program_health_by_month": {
+        "program": TEXT,
+        "cohort": TEXT,
+        "month_end": DAY,
+        "evaluated_on": DAY,
+        "is_partial": FLAG,
+        "active_matches": COUNT,
+        "on_track_share": FIG,
+        "pairs_needing_attention": COUNT,
+        "meetings_per_month": FIG,
+        "target_per_month": FIG,
+        "meetings_held": COUNT,
+        "goals_set": COUNT,
+        "goals_achieved": COUNT,
+        "responses": COUNT,
+        "goals_overdue": COUNT,
+        "goal_attainment_rate": FIG,
+        "goal_coverage": FIG,
+        "satisfaction_respondents": COUNT,
+        "satisfaction_mean": FIG,
+        "response_rate_90d": FIG,
+        "health_parts": "INTEGER",
+        "health_score": FIG,
+        "health_band": TEXT,
+    },
+    # Outcomes
+    "survey_change": {
+        "program": TEXT,
+        "cohort": TEXT,
+        "role": TEXT,
+        "item": TEXT,
+        "n_pairs": COUNT,
+        "n_respondents": COUNT,
+        **dict.fromkeys(
+            (
+                "intake_mean",
+                "closing_mean",
+                "mean_change",
+                "ci_low",
+                "ci_high",
+                "improved_share",
+                "declined_share",
+            ),
+            FIG,
+        ),
+        "suppressed": FLAG,
+    },
+    # Outcomes: retention, closures, pairings, reliability
+    "match_retention": {
+        "program": TEXT,
+        "cohort": TEXT,
+        "day": COUNT,
+        "matches": COUNT,
+        "at_risk": COUNT,
+        "closed_early": COUNT,
+        "survival": FIG,
+        "ci_low": FIG,
+        "ci_high": FIG,
+    },
+    "match_closures": {
+        "program": TEXT,
+        "cohort": TEXT,
+        "matches": COUNT,
+        "ended": COUNT,
+        "completed": COUNT,
+        "closed_early": COUNT,
+        "early_closure_rate": FIG,
+        "early_closure_ci_low": FIG,
+        "early_closure_ci_high": FIG,
+        **dict.fromkeys(
+            (
+                "mentor_withdrew",
+                "mentee_withdrew",
+                "no_engagement",
+                "rematched",
+                "other",
+                "unknown_reason",
+            ),
+            COUNT,
+        ),
+        "median_days_to_early_closure": FIG,
+    },
+    "match_design": {
+        "program": TEXT,
+        "attribute": TEXT,
+        "level": TEXT,
+        "matches": COUNT,
+        "ended": COUNT,
+        "closed_early": COUNT,
+        "early_closure_rate": FIG,
+        "early_closure_ci_low": FIG,
+        "early_closure_ci_high": FIG,
+        "cadence_attainment_mean": FIG,
+        "goals_decided": COUNT,
+        "goal_attainment_rate": FIG,
+        "goal_attainment_ci_low": FIG,
+        "goal_attainment_ci_high": FIG,
+    },
+    "survey_reliability": {
+        "program": TEXT,
+        "survey_id": TEXT,
+        "role": TEXT,
+        "n_complete": COUNT,
+        "n_respondents": COUNT,
+        "alpha": FIG,
     },
 }
 
@@ -159,6 +270,10 @@ def busy() -> MartsHarness:
     for i, (match, role) in enumerate([("a", "mentee"), ("a", "mentor"), ("b", "mentee")]):
         wh.add_response(match, f"p{i}", role=role, satisfaction=4, guidance=i + 2, nps=8 + i)
         wh.add_invitation(match, f"p{i}", role=role)
+    for instrument, day, answer in [("intake", "2024-02-01", 2), ("closing", "2024-06-01", 4)]:
+        wh.add_response(
+            "a", "p0", survey_id=instrument, instrument=instrument, submitted_on=day, skills=answer
+        )
     return wh.run()
 
 
@@ -231,3 +346,14 @@ def test_rerun_gives_the_same_tables(busy: MartsHarness) -> None:
     busy.run()
     for name, frame in before.items():
         assert busy.frame(name).equals(frame), name
+
+
+def test_a_failing_table_names_itself_and_its_sql_file(tmp_path) -> None:
+    broken = tmp_path / "marts" / "broken_mart.sql"
+    broken.parent.mkdir()
+    broken.write_text("CREATE OR REPLACE TABLE marts.broken_mart AS SELECT 1 / 'x'::INTEGER;")
+    with (
+        duckdb.connect() as con,
+        pytest.raises(SqlTableError, match=r"marts\.broken_mart .*broken_mart\.sql\): "),
+    ):
+        run_sql_table(con, SqlTable("marts", "broken_mart", broken))

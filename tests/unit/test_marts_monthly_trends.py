@@ -68,12 +68,13 @@ def test_january(wh: MartsHarness) -> None:
     assert c1["on_track_share"] == 1.0
     assert (c1["goals_set"], c1["goals_achieved"]) == (1, 1)  # m1 set 01-16; m5 achieved 01-10
     assert c1["responses"] == 2
+    assert c1["satisfaction_respondents"] == 2
     assert c1["satisfaction_mean"] == 3.0  # (4 + 2) / 2, 2 respondents >= k
 
     c2 = point(wh, "C2", JAN)  # nothing known yet
     assert (c2["active_matches"], c2["meetings_held"], c2["on_track_share"]) == (0, 0, None)
     assert (c2["goals_set"], c2["goals_achieved"], c2["responses"]) == (0, 0, 0)
-    assert c2["satisfaction_mean"] is None
+    assert (c2["satisfaction_respondents"], c2["satisfaction_mean"]) == (0, None)
 
 
 def test_february(wh: MartsHarness) -> None:
@@ -92,7 +93,8 @@ def test_february(wh: MartsHarness) -> None:
     assert (c2["active_matches"], c2["meetings_held"], c2["on_track_share"]) == (0, 1, None)
     assert (c2["goals_set"], c2["goals_achieved"]) == (1, 0)
     assert c2["responses"] == 2
-    assert c2["satisfaction_mean"] is None  # u4 gave no satisfaction: 1 respondent
+    assert c2["satisfaction_respondents"] == 1  # u4 gave no satisfaction
+    assert c2["satisfaction_mean"] is None
 
 
 def test_program_rollup(wh: MartsHarness) -> None:
@@ -101,7 +103,10 @@ def test_program_rollup(wh: MartsHarness) -> None:
     feb = point(wh, "(all)", FEB)
     assert (feb["active_matches"], feb["meetings_held"], feb["on_track_share"]) == (3, 3, 0.5)
     assert (feb["goals_set"], feb["goals_achieved"], feb["responses"]) == (1, 1, 3)
-    assert feb["satisfaction_mean"] == 3.0  # u1's 5 and u3's 1: 2 respondents across cohorts
+    # u1's 5 and u3's 1: 2 respondents across cohorts. Both cohorts are hidden by size, and
+    # 1 + 1 = 2 = k together: the (all) row shows no group under k.
+    assert feb["satisfaction_respondents"] == 2
+    assert feb["satisfaction_mean"] == 3.0
 
 
 def test_month_end_equal_to_d_is_included() -> None:
@@ -110,3 +115,40 @@ def test_month_end_equal_to_d_is_included() -> None:
         wh.add_match("m", "2024-01-31")
         wh.run()
         assert [r["month_end"] for r in wh.rows("monthly_trends", cohort="(all)")] == months
+
+
+# --- satisfaction: the complementary rule over a program's cohorts, month by month (k = 3) --
+@pytest.fixture(scope="module")
+def suppression() -> MartsHarness:
+    wh = MartsHarness(as_of="2024-02-29", min_group_size=3)
+    for cohort in ("C1", "C2", "C3"):
+        wh.add_match(f"m-{cohort}", "2024-01-01", cohort=cohort)
+    for month, sizes in [("2024-01-15", (1, 4, 5)), ("2024-02-15", (4, 4, 1))]:
+        for cohort, size in zip(("C1", "C2", "C3"), sizes, strict=True):
+            for i in range(size):
+                person = f"{cohort}-{month}-{i}"
+                wh.add_response(f"m-{cohort}", person, submitted_on=month, satisfaction=3)
+    return wh.run()
+
+
+def hidden(wh: MartsHarness, month_end: dt.date) -> set[str]:
+    return {
+        r["cohort"]
+        for r in wh.rows("monthly_trends", month_end=month_end)
+        if r["satisfaction_respondents"] > 0 and r["satisfaction_mean"] is None
+    }
+
+
+def test_each_month_is_its_own_family(suppression: MartsHarness) -> None:
+    # January: C1 (1) by size, then the smallest shown cohort, C2 (4 < 5): (all) - C3 - C2
+    # would give C1 away.
+    assert hidden(suppression, JAN) == {"C1", "C2"}
+    # February: C3 (1) by size, then C1 and C2 tie at 4: C1 (the smaller name)
+    assert hidden(suppression, FEB) == {"C3", "C1"}
+    assert point(suppression, "C2", FEB)["satisfaction_mean"] == 3.0
+    for month, respondents in [(JAN, 10), (FEB, 9)]:
+        rollup = point(suppression, "(all)", month)
+        assert (rollup["satisfaction_respondents"], rollup["satisfaction_mean"]) == (
+            respondents,
+            3.0,
+        )

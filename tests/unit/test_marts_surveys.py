@@ -175,6 +175,12 @@ def suppression() -> MartsHarness:
     # s5, nps size suppression then rule (2)
     add_group(wh, "s5", "C1", "mentee", 2, nps=10)
     add_group(wh, "s5", "C2", "mentee", 4, nps=9)
+    # s6, several small cohorts under k together: C1 and C2 (1 + 1 < 3), C3 of 4
+    for cohort, size in [("C1", 1), ("C2", 1), ("C3", 4)]:
+        add_group(wh, "s6", cohort, "mentee", size, guidance=2, nps=3)
+    # s7, the small ones reach k together (1 + 2 = 3): nothing more
+    for cohort, size in [("C1", 1), ("C2", 2), ("C3", 4)]:
+        add_group(wh, "s7", cohort, "mentee", size, guidance=2, nps=3)
     return wh.run()
 
 
@@ -253,6 +259,23 @@ def test_nps_suppression_nulls(suppression: MartsHarness) -> None:
         assert r[column] is None, column
     rollup = nps_row(suppression, "(all)", "mentee", survey="s5")  # 2 x 10, 4 x 9
     assert (rollup["suppressed"], rollup["nps"], rollup["promoters"]) == (False, 100.0, 6)
+
+
+@pytest.mark.parametrize("table", ["feedback_scores", "nps"])
+def test_rule_two_small_cohorts_together(suppression: MartsHarness, table: str) -> None:
+    item = {"item": "guidance"} if table == "feedback_scores" else {}
+    # size: C1 and C2 (1 each), mentee and (all) rows. Rule 2: two suppressed cohorts with
+    # 2 < 3 respondents together: (all) - C3 would give their union away, so C3 goes too.
+    # Rule 1: no mentor rows. Then every real cohort is suppressed: stable.
+    real = {(c, r) for c in ("C1", "C2", "C3") for r in ("mentee", "(all)")}
+    assert suppressed_cells(suppression, table, "s6", **item) == real
+    # 1 + 2 = 3 respondents together is k: the union may be shown by subtraction, C3 stays
+    small = {(c, r) for c in ("C1", "C2") for r in ("mentee", "(all)")}
+    assert suppressed_cells(suppression, table, "s7", **item) == small
+    everyone = suppression.one(
+        table, program="P", cohort="(all)", survey_id="s6", role="(all)", **item
+    )
+    assert (everyone["suppressed"], everyone["n_respondents"]) == (False, 6)
 
 
 # --- response rates ------------------------------------------------------------------------

@@ -1,21 +1,25 @@
-"""The working-database lock wait, settings errors, and the Great Expectations gate."""
+"""The run lock and the working-database lock wait, one Settings per run, settings errors, and
+the Great Expectations gate."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 import time
 
+import dagster as dg
 import polars as pl
 import pytest
 
 from assets.ingest.contract import SOURCES
 from assets.ingest.expectations import validate_batch
-from assets.resources import open_working_db
-from assets.settings import SettingsError, load_settings
+from assets.resources import WarehouseResource, open_working_db, run_config_for
+from assets.run_lock import RunLockTimeout, file_lock, run_lock
+from assets.settings import RUN_PARAMETERS, SettingsError, load_settings
 
 _HOLD_LOCK = textwrap.dedent(
     """
@@ -52,6 +56,103 @@ def test_a_writer_gives_up_after_its_wait(settings):
             pass
     finally:
         holder.wait(timeout=30)
+
+
+_HOLD_RUN_LOCK = textwrap.dedent(
+    """
+    import sys, time
+    from assets.run_lock import run_lock
+    from assets.settings import load_settings
+    with run_lock(load_settings(), "r-holder"):
+        print("locked", flush=True)
+        time.sleep(float(sys.argv[1]))
+    """
+)
+
+
+def _run_lock_holder(seconds: float) -> subprocess.Popen:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_RUN_LOCK, str(seconds)],
+        env=os.environ,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_a_run_waiting_for_the_run_lock_sleeps_says_for_whom_and_gives_up(settings):
+    holder = _run_lock_holder(30)
+    said: list[str] = []
+    try:
+        started = time.process_time()
+        with (
+            pytest.raises(RunLockTimeout, match="Gave up after 2s waiting for run r-holder") as err,
+            file_lock(settings.run_lock_path, "me", wait_seconds=2, log=said.append),
+        ):
+            pass
+        assert time.process_time() - started < 0.5  # slept, did not spin
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert f"pid {holder.pid}" in str(err.value) and "MENTORPULSE_LOCK_WAIT_SECONDS" in str(
+        err.value
+    )
+    (line,) = said
+    assert line.startswith(f"Waiting for run r-holder / pid {holder.pid} on ")
+    assert f"holding {settings.run_lock_path}" in line
+
+
+def test_the_run_lock_of_a_killed_run_is_free_at_once(settings):
+    holder = _run_lock_holder(60)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=30)
+    said: list[str] = []
+    with file_lock(settings.run_lock_path, "me", wait_seconds=5, log=said.append):
+        assert settings.run_lock_path.read_text() == "me"
+    assert said == []
+
+
+def test_the_run_lock_is_reentrant_in_one_process(settings):
+    with run_lock(settings, "outer"), run_lock(settings, "inner", log=None):
+        assert "run outer" in settings.run_lock_path.read_text()
+
+
+def test_every_step_of_a_run_sees_one_settings_fixed_at_its_start(settings, monkeypatch):
+    """Two steps get the very same object, with the run config's values; the run is tagged."""
+    monkeypatch.delenv("MENTORPULSE_AS_OF")  # production default: "today" is computed once
+    seen = []
+
+    @dg.asset
+    def first(warehouse: WarehouseResource):
+        seen.append(warehouse.settings())
+
+    @dg.asset(deps=[first])
+    def second(warehouse: WarehouseResource):
+        seen.append(warehouse.settings())
+
+    job = dg.Definitions(
+        assets=[first, second],
+        resources={"warehouse": WarehouseResource()},
+        jobs=[dg.define_asset_job("both")],
+    ).resolve_job_def("both")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"resources": {"warehouse": {"config": {"lapse_days": 30}}}},
+        )
+        tags = instance.get_run_by_id(result.run_id).tags
+    assert result.success
+    assert len(seen) == 2 and seen[0] is seen[1]
+    assert seen[0].lapse_days == 30 and seen[0].timezone == "Europe/Lisbon"
+    assert tags["mentorpulse/as_of"] == seen[0].as_of.isoformat()
+    assert tags["mentorpulse/lapse_days"] == "30" and tags["mentorpulse/pid"] == str(os.getpid())
+
+
+def test_run_config_round_trips_the_settings(settings):
+    config = run_config_for(settings)["resources"]["warehouse"]["config"]
+    assert set(config) == set(RUN_PARAMETERS) and config["as_of"] == "2026-03-15"
+    assert WarehouseResource(**config).settings() == settings
 
 
 @pytest.mark.parametrize(

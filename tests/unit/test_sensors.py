@@ -1,10 +1,17 @@
-"""The landing sensors, evaluated against a real (ephemeral) Dagster instance."""
+"""The landing sensors, the schedule and the dead-run sweep, evaluated against a real
+(ephemeral) Dagster instance."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import socket
+import subprocess
+
 import dagster as dg
 
-from pipelines.sensors import LANDING_SENSORS
+from assets.run_lock import HOST_TAG, PID_TAG
+from pipelines.sensors import LANDING_SENSORS, dead_runs_sensor, fail_dead_runs
 from tests.conftest import write_landing
 
 MEETINGS_SENSOR = next(s for s in LANDING_SENSORS if s.name == "meetings_landing")
@@ -64,3 +71,65 @@ def test_files_wait_for_a_refresh_already_queued(settings):
         assert result.run_requests == []
         assert "queued" in result.skip_message
         assert "meetings/a.jsonl" in cursor
+
+
+def test_a_request_fixes_the_runs_parameters_in_config_and_tags(settings):
+    with dg.instance_for_test() as instance:
+        write_landing(settings, "meetings/a.jsonl", "{}\n")
+        result, _ = evaluate(instance)
+    (request,) = result.run_requests
+    config = request.run_config["resources"]["warehouse"]["config"]
+    assert config == settings.run_parameters()
+    assert config["as_of"] == "2026-03-15" and config["timezone"] == "Europe/Lisbon"
+    assert request.tags["mentorpulse/as_of"] == "2026-03-15"
+    assert request.tags["mentorpulse/min_group_size"] == str(settings.min_group_size)
+
+
+def test_the_nightly_run_computes_for_the_ticks_local_date(settings, monkeypatch):
+    from pipelines.definitions import nightly_refresh
+
+    monkeypatch.delenv("MENTORPULSE_AS_OF")
+    # 02:00 in Lisbon on 1 July is 01:00 UTC: the local date is the one that counts.
+    tick = dt.datetime(2026, 7, 1, 1, 0, tzinfo=dt.UTC)
+    request = nightly_refresh.evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=tick)
+    ).run_requests[0]
+    assert request.run_config["resources"]["warehouse"]["config"]["as_of"] == "2026-07-01"
+    assert request.tags["mentorpulse/as_of"] == "2026-07-01"
+    assert request.tags["mentorpulse/lapse_days"] == str(settings.lapse_days)
+
+
+def _run_with(instance, status, tags):
+    job = dg.Definitions(
+        assets=[dg.AssetSpec("x")], jobs=[dg.define_asset_job("refresh_all")]
+    ).resolve_job_def("refresh_all")
+    return instance.create_run_for_job(job_def=job, status=status, tags=tags).run_id
+
+
+def test_runs_whose_process_is_gone_are_failed_and_live_ones_left(settings):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = socket.gethostname()
+    with dg.instance_for_test() as instance:
+        dead = _run_with(
+            instance, dg.DagsterRunStatus.STARTED, {PID_TAG: str(gone.pid), HOST_TAG: host}
+        )
+        alive = _run_with(
+            instance, dg.DagsterRunStatus.STARTED, {PID_TAG: str(os.getpid()), HOST_TAG: host}
+        )
+        elsewhere = _run_with(
+            instance, dg.DagsterRunStatus.STARTED, {PID_TAG: str(gone.pid), HOST_TAG: "other"}
+        )
+        said: list[str] = []
+        assert fail_dead_runs(instance, said.append) == [dead]
+        status = {r: instance.get_run_by_id(r).status for r in (dead, alive, elsewhere)}
+        assert status == {
+            dead: dg.DagsterRunStatus.FAILURE,
+            alive: dg.DagsterRunStatus.STARTED,
+            elsewhere: dg.DagsterRunStatus.STARTED,
+        }
+        (line,) = said
+        assert dead in line and f"pid {gone.pid}" in line and "marked failed" in line
+        # The daemon's sensor does the same; nothing is left for it here.
+        result = dead_runs_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        assert result.skip_message == "no dead runs"

@@ -19,8 +19,7 @@ ADAPTERS: dict[str, Callable[[duckdb.DuckDBPyConnection, LandedFile, bytes], Par
     "survey_export": read_survey_export,
     "calendar": read_calendar,
 }
-# Whole-file rules a change of mapping can lift: such a file is read again when touched.
-RETRIED_RULES = ("file:no_mapping", "file:bad_mapping", "file:header_drift")
+# A file rejected whole (e.g. no mapping yet) is read again once touched: see loader.py.
 
 
 def read_export(con: duckdb.DuckDBPyConnection, landed: LandedFile, data: bytes) -> ParsedFile:

@@ -8,7 +8,8 @@ HORIZON_DAYS becomes one event (the rules are in docs/data_contract.md):
 - `meeting_id` is `ics:<UID>:<original start in UTC>`: a slot of a series stays the same
   meeting when it is moved or cancelled.
 - The event is `cancelled` for STATUS:CANCELLED (an override or a whole event) and for a date
-  a series removes with EXDATE, else `scheduled`, with the start and planned length.
+  a series removes with EXDATE if an earlier export had that occurrence (else it was never a
+  meeting: no event), else `scheduled`, with the start and planned length.
 - `occurred_at` is when that version of the event was recorded: LAST-MODIFIED, else CREATED,
   else DTSTAMP. Across exports the version recorded last wins the meeting's fold.
 - No `completed` event is made up: core.meetings counts a calendar meeting still scheduled as
@@ -68,14 +69,28 @@ def read_calendar(con: duckdb.DuckDBPyConnection, landed: LandedFile, data: byte
             recurring_ical_events.DATE_MIN, until
         )
         rows = [_occurrence(event, blocks, zone) for event in occurrences]
-        rows += _removed_dates(blocks, zone, until)
+        removed = _removed_dates(blocks, zone, until)
     except (ValueError, KeyError) as error:  # the libraries' errors are ValueErrors
         raise FileProblem("file:bad_ics", f"the calendar cannot be read: {error}") from None
+    seen = _meetings_seen(con, [row[2] for row in removed])  # row[2]: the meeting_id
+    cancelled = [row for row in removed if row[2] in seen]
+    rows += cancelled
     if not rows:
         raise FileProblem("file:no_records", f"the calendar has no events up to {until}")
     records = pl.DataFrame(rows, schema=_ROW_SCHEMA, orient="row").sort("_line", "meeting_id")
     note = f"{len(rows)} occurrence(s) up to {until} (as of {as_of} + {HORIZON_DAYS} days)"
+    if never_seen := len(removed) - len(cancelled):
+        note += f"; {never_seen} date(s) excluded (EXDATE) that no earlier export had: no event"
     return ParsedFile(_with_roster(con, records), EVENT_COLUMNS, note=note)
+
+
+def _meetings_seen(con, meeting_ids: list[str]) -> set[str]:
+    """Which of these meetings an earlier file already brought (staging.meetings)."""
+    found = con.execute(
+        "SELECT DISTINCT meeting_id FROM staging.meetings WHERE meeting_id IN (SELECT unnest(?))",
+        [meeting_ids],
+    ).fetchall()
+    return {meeting_id for (meeting_id,) in found}
 
 
 # --- the file's VEVENTs and their lines --------------------------------------------------------
@@ -209,7 +224,8 @@ def _occurrence(event: icalendar.Event, blocks: dict, zone: ZoneInfo) -> tuple:
 
 
 def _removed_dates(blocks: dict, zone: ZoneInfo, until: dt.date) -> list[tuple]:
-    """A date a series removes (EXDATE) was a planned meeting that will not take place."""
+    """The dates a series removes (EXDATE), as cancellations: a planned meeting that will not
+    take place, if it was ever planned (an earlier export had it; the caller checks)."""
     rows = []
     for (uid, original), block in blocks.items():
         series = block.component

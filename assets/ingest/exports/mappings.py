@@ -90,6 +90,23 @@ class Mapping:
         }
         return {**used, **self.items}
 
+    def setting_of(self, column: str) -> str:
+        """The setting of the mapping file that names `column`, as it would be written there
+        (or as the tool's default), for messages telling what to change."""
+        what = self.named_columns()[column]
+        defaults = TOOL_DEFAULTS[self.tool]
+        setting = {
+            "respondent": ("[respondent] column", defaults.respondent),
+            "submitted_at": ("[submitted_at] column", defaults.submitted_at),
+            "match_id": ("[match] column", None),
+            "response_id": ("response_id", defaults.response_id),
+        }.get(what)
+        if setting is None:
+            return f'[items] "{column}" = "{what}"'
+        key, default = setting
+        by_default = f' (the default of tool = "{self.tool}")' if column == default else ""
+        return f'{key} = "{column}"{by_default}'
+
 
 def _table(raw: dict, key: str) -> dict:
     value = raw.get(key, {})
@@ -141,6 +158,9 @@ def mapping_from(raw: dict, path: str) -> Mapping:
             raise MappingError(f"label {label!r} must map to a whole number 1-5")
         labels[normalised(label).lower()] = score
     role = match.get("role")
+    response_id = raw.get("response_id", defaults.response_id)
+    if response_id is not False and response_id is not None and not isinstance(response_id, str):
+        raise MappingError("response_id must be a column name, or false (ids are derived)")
     return Mapping(
         path=path,
         tool=tool,
@@ -154,9 +174,7 @@ def mapping_from(raw: dict, path: str) -> Mapping:
         submitted_column=normalised(submitted.get("column") or defaults.submitted_at),
         time_format=submitted.get("format") or defaults.time_format,
         timezone=_optional_text(submitted, "timezone"),
-        response_id_column=normalised(r)
-        if (r := raw.get("response_id", defaults.response_id))
-        else None,
+        response_id_column=normalised(response_id) if response_id else None,
         items={normalised(column): item for column, item in items.items()},
         labels={**DEFAULT_LABELS, **labels},
         allow_header_drift=bool(raw.get("allow_header_drift", False)),
@@ -174,9 +192,10 @@ def _read(path: Path) -> dict:
     return raw
 
 
-def mapping_for(landed: LandedFile) -> Mapping:
-    """The one mapping whose `files` glob names this export, or a FileProblem saying why not."""
-    folder = landed.landing_dir / MAPPINGS_FOLDER
+def mappings_naming(landing_dir: Path, file_name: str) -> tuple[list[tuple[str, dict]], list[str]]:
+    """The mappings in landing/ whose `files` glob names the export (path, keys), and the
+    mapping files that cannot be read."""
+    folder = landing_dir / MAPPINGS_FOLDER
     candidates = sorted(
         p
         for p in folder.glob("*")
@@ -192,8 +211,14 @@ def mapping_for(landed: LandedFile) -> Mapping:
             continue
         globs = raw.get("files")
         globs = [globs] if isinstance(globs, str) else globs if isinstance(globs, list) else []
-        if any(isinstance(g, str) and fnmatch.fnmatchcase(landed.path.name, g) for g in globs):
+        if any(isinstance(g, str) and fnmatch.fnmatchcase(file_name, g) for g in globs):
             found.append((relative, raw))
+    return found, unreadable
+
+
+def mapping_for(landed: LandedFile) -> Mapping:
+    """The one mapping whose `files` glob names this export, or a FileProblem saying why not."""
+    found, unreadable = mappings_naming(landed.landing_dir, landed.path.name)
     if not found:
         hint = f" (unreadable: {'; '.join(unreadable)})" if unreadable else ""
         raise FileProblem(

@@ -54,18 +54,27 @@ def normalised(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _frame(width: int, rows: list[list[str]], starts: list[int], raws: list[str]) -> pl.DataFrame:
-    """The records as texts; a row with another number of fields than the header is malformed."""
-    well_formed = [len(fields) == width for fields in rows]
+def _frame(
+    width: int,
+    rows: list[list[str]],
+    starts: list[int],
+    raws: list[str],
+    details: list[str | None] | None = None,
+) -> pl.DataFrame:
+    """The records as texts; a row with another number of fields than the header is malformed
+    (and, from a CSV, `details` also says which record the end of the file cut short)."""
+    if details is None:
+        details = [
+            None if len(fields) == width else f"expected {width} fields, found {len(fields)}"
+            for fields in rows
+        ]
+    well_formed = [detail is None for detail in details]
     return pl.DataFrame(
         {
             "_line": starts,
             "_raw": raws,
             "_malformed": [not ok for ok in well_formed],
-            "_malformed_detail": [
-                None if ok else f"expected {width} fields, found {len(fields)}"
-                for fields, ok in zip(rows, well_formed, strict=True)
-            ],
+            "_malformed_detail": pl.Series(details, dtype=pl.String),
             **{
                 f"c{i}": [
                     fields[i] if ok else None for fields, ok in zip(rows, well_formed, strict=True)
@@ -86,7 +95,10 @@ def _csv_table(
             "file:no_records", f"the export has fewer than its tool's {header_rows} header rows"
         )
     described = columns(records.header_rows)
-    frame = _frame(len(described), records.rows, records.starts, records.raws)
+    width = len(described)
+    frame = _frame(
+        width, records.rows, records.starts, records.raws, records.malformed_details(width)
+    )
     return ExportTable(tuple(described), frame)
 
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from assets.ingest.contract import SCORE_ITEMS
 from assets.ingest.exports.lookups import ROSTER_CTES, active_on, chosen_match, run_settings
-from assets.ingest.exports.mappings import Mapping, mapping_for
+from assets.ingest.exports.mappings import TOOL_DEFAULTS, Mapping, mapping_for
 from assets.ingest.exports.survey_tools import READERS, ExportTable
 from assets.ingest.files import FileProblem, LandedFile, ParsedFile
 
@@ -31,6 +31,21 @@ QUALTRICS_DROPPED_STATUS = {
     "spam": "dropped:spam",
     "8": "dropped:spam",
 }
+# Submission-time patterns tried when the mapping's does not fit, to say which one would.
+COMMON_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+)
 HEADERS_TABLE = """
 CREATE TABLE IF NOT EXISTS staging.export_headers (
     mapping VARCHAR NOT NULL,       -- the mapping file, relative to landing/
@@ -45,10 +60,10 @@ def read_survey_export(
     con: duckdb.DuckDBPyConnection, landed: LandedFile, data: bytes
 ) -> ParsedFile:
     mapping = mapping_for(landed)
-    table = READERS[mapping.tool](data)
+    table = _read(mapping, data)
     if table.frame.height == 0:
         raise FileProblem("file:no_records", "the export has no responses (header only)")
-    drift_note = _check_header(con, mapping, table)
+    drift_note = _check_header(con, mapping, table, data)
     _, program_timezone = run_settings(con)
     records = _texts(mapping, table, program_timezone)
     frame = _with_roster(con, mapping, records)
@@ -60,13 +75,77 @@ def read_survey_export(
         for column in table.columns
         if column.question and column.name not in used and column.text not in used
     )
-    notes = [f"mapped by {mapping.path}"]
+    notes = [*empty_item_warnings(mapping, table), f"mapped by {mapping.path}"]
     if unmapped:
         notes.append(f"{len(unmapped)} unmapped question(s), not loaded: " + "; ".join(unmapped))
     if drift_note:
         notes.append(drift_note)
     header = (*IDENTITY_COLUMNS, "submitted_at", *sorted(set(mapping.items.values())))
     return ParsedFile(frame, header, unmapped, ". ".join(notes))
+
+
+# --- the tool: the mapping's reader reads the export, else say which tool would ---------------
+
+
+def tools_reading(data: bytes, besides: str) -> list[str]:
+    """Other tools whose reader reads the export and finds that tool's own columns (its
+    submission time and response id): what `tool` should probably say."""
+    found = []
+    for tool, reader in READERS.items():
+        if tool == besides:
+            continue
+        try:
+            table = reader(data)
+        except (FileProblem, ValueError):
+            continue
+        defaults = TOOL_DEFAULTS[tool]
+        own = [defaults.submitted_at] + ([defaults.response_id] if defaults.response_id else [])
+        if all(table.position(name) is not None for name in own):
+            found.append(tool)
+    return found
+
+
+def _tool_advice(mapping: Mapping, data: bytes) -> str:
+    tools = tools_reading(data, besides=mapping.tool)
+    if not tools:
+        return ""
+    return (
+        f'. It reads as a {" or ".join(tools)} export: set tool = "{tools[0]}" in {mapping.path} '
+        f'(not "{mapping.tool}")'
+    )
+
+
+def _read(mapping: Mapping, data: bytes) -> ExportTable:
+    """The export as the mapping's tool lays it out; a file that tool cannot read but another
+    can is the mapping's fault (file:bad_mapping, read again once the mapping is fixed)."""
+    try:
+        return READERS[mapping.tool](data)
+    except FileProblem as problem:
+        advice = _tool_advice(mapping, data)
+        if not advice:
+            raise
+        raise FileProblem(
+            "file:bad_mapping", f'read as tool = "{mapping.tool}": {problem}{advice}'
+        ) from None
+
+
+def empty_item_warnings(mapping: Mapping, table: ExportTable) -> list[str]:
+    """A mapped item with no answer in any record (its column absent, or empty everywhere):
+    the file loads, but not as if nothing were wrong."""
+    warnings = []
+    for column, item in mapping.items.items():
+        position = table.position(column)
+        if position is None:
+            state = "is not in the export"
+        elif table.frame.get_column(f"c{position}").str.strip_chars().fill_null("").eq("").all():
+            state = "is empty in every row"
+        else:
+            continue
+        warnings.append(
+            f"warning: {mapping.setting_of(column)} in {mapping.path}: the column {state}, "
+            f"so no {item} answer was loaded"
+        )
+    return warnings
 
 
 # --- the header: every column the mapping names is there, and nothing changed unnoticed --------
@@ -99,7 +178,7 @@ def header_changes(old: list[str], new: list[str]) -> list[str]:
     return changes or ["columns reordered"]
 
 
-def _check_header(con, mapping: Mapping, table: ExportTable) -> str | None:
+def _check_header(con, mapping: Mapping, table: ExportTable, data: bytes) -> str | None:
     """Reject (file:header_drift) a header that lacks a column the mapping names, or that
     differs from the one last accepted for this mapping, unless the mapping allows drift;
     returns a note on the drift allowed."""
@@ -107,7 +186,11 @@ def _check_header(con, mapping: Mapping, table: ExportTable) -> str | None:
     identity_missing = [name for name in missing if name not in mapping.items]
     problems = []
     if missing:
-        problems.append("not in the header: " + ", ".join(_shown(m) for m in missing))
+        problems.append(
+            "the export has no column named by "
+            + ", ".join(mapping.setting_of(m) for m in missing)
+            + (_tool_advice(mapping, data) if identity_missing else "")
+        )
     con.execute(HEADERS_TABLE)
     header = [column.header for column in table.columns]
     accepted = con.execute(
@@ -123,9 +206,11 @@ def _check_header(con, mapping: Mapping, table: ExportTable) -> str | None:
         return None
     message = f"header drift against {mapping.path}: " + ". ".join(problems)
     if identity_missing or not mapping.allow_header_drift:
+        # allow_header_drift cannot stand in for a missing respondent, time, match or id column
+        drift = "" if identity_missing else " (or set allow_header_drift = true)"
         raise FileProblem(
             "file:header_drift",
-            message + ". Fix the mapping (or set allow_header_drift = true), then touch the file",
+            f"{message}. Fix the mapping{drift}, then touch the file",
         )
     return message + " (allowed by the mapping; missing items are left blank)"
 
@@ -160,15 +245,46 @@ def _score(expr: pl.Expr, labels: dict[str, int]) -> pl.Expr:
     return label.replace_strict(scores, default=expr, return_dtype=pl.String)
 
 
+def _parsed_time(expr: pl.Expr, time_format: str) -> pl.Expr:
+    return expr.str.strip_chars().str.strptime(pl.Datetime("us"), time_format, strict=False)
+
+
 def _timestamp(expr: pl.Expr, time_format: str, timezone: str) -> pl.Expr:
     """The tool's local time, read with the mapping's pattern in its zone (a value that does
-    not fit stays as given, so the loader quarantines it as bad_type:submitted_at)."""
-    parsed = (
-        expr.str.strip_chars()
-        .str.strptime(pl.Datetime("us"), time_format, strict=False)
-        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+    not fit stays as given, and is quarantined as bad_type:submitted_at)."""
+    parsed = _parsed_time(expr, time_format).dt.replace_time_zone(
+        timezone, ambiguous="earliest", non_existent="null"
     )
     return pl.coalesce(parsed.dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), expr)
+
+
+def fitting_formats(texts: pl.Series) -> list[str]:
+    """The common submission-time patterns that read every one of these texts."""
+    stripped = texts.str.strip_chars().drop_nulls()  # a malformed row has no fields
+    texts = stripped.filter(stripped != "")
+    frame = texts.to_frame("t")
+    return [
+        pattern
+        for pattern in COMMON_TIME_FORMATS
+        if len(texts)
+        and frame.select(_parsed_time(pl.col("t"), pattern).is_not_null().all()).item()
+    ]
+
+
+def _time_format_detail(mapping: Mapping, table: ExportTable, submitted: pl.Expr) -> pl.Expr:
+    """Why a submission time is not read, naming the setting to change and what would fit."""
+    texts = table.frame.select(submitted.alias("t")).get_column("t")
+    fits = fitting_formats(texts)
+    hint = ""
+    if fits:
+        hint = "; " + " or ".join(f"format = '{f}'" for f in fits) + " reads every row"
+        hint += ": check which one your tool writes" if len(fits) > 1 else ""
+    return pl.concat_str(
+        pl.lit("dates like '"),
+        submitted.str.strip_chars(),
+        pl.lit(f"' do not match [submitted_at] format = '{mapping.time_format}' in {mapping.path}"),
+        pl.lit(hint),
+    )
 
 
 def _texts(mapping: Mapping, table: ExportTable, program_timezone: str) -> pl.DataFrame:
@@ -192,6 +308,12 @@ def _texts(mapping: Mapping, table: ExportTable, program_timezone: str) -> pl.Da
         _blank_is_null(_column(table, mapping.match_column)).alias("given_match_id"),
         _timestamp(submitted, mapping.time_format, timezone).alias("submitted_at"),
         submitted.alias("submitted_text"),
+        pl.when(
+            submitted.str.strip_chars().ne("")
+            & _parsed_time(submitted, mapping.time_format).is_null()
+        )
+        .then(_time_format_detail(mapping, table, submitted))
+        .alias("time_format_problem"),
         *(expr.alias(item) for item, expr in items.items()),
         pl.when(status_key.is_null() | status_key.is_in(QUALTRICS_KEPT_STATUS))
         .then(None)
@@ -233,12 +355,22 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
                 JOIN roster_matches AS m ON r.respondent_id IN (m.mentor_id, m.mentee_id)
                 WHERE (r.given_match_id IS NULL OR m.match_id = r.given_match_id)
                   AND ($role IS NULL OR {role_of} = $role)''')
-        })
+        }),
+        derived_ids AS (
+            -- A tool without ids: the export's own content that tells responses apart (the
+            -- respondent, the time, the match column if mapped), the line as a last resort.
+            SELECT _record, nullif(trim(given_response_id), '') AS given_id,
+                md5(concat_ws(chr(31), respondent, submitted_text, given_match_id)) AS derived_id
+            FROM export_records
+        ),
+        response_ids AS (
+            SELECT _record, coalesce(given_id, derived_id || CASE
+                WHEN count(*) OVER (PARTITION BY given_id IS NULL, derived_id) > 1
+                    THEN ':line' || r._line ELSE '' END) AS response_id
+            FROM derived_ids JOIN export_records AS r USING (_record)
+        )
         SELECT r._line, r._raw, r._malformed, r._malformed_detail,
-            $survey_id || ':' || coalesce(
-                nullif(trim(r.given_response_id), ''),
-                md5(concat_ws(chr(31), r.respondent, r.submitted_text))
-            ) AS response_id,
+            $survey_id || ':' || i.response_id AS response_id,
             $survey_id AS survey_id,
             $instrument AS instrument,
             r.respondent_id,
@@ -249,6 +381,7 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
             CASE
                 WHEN r._malformed THEN NULL
                 WHEN r.dropped IS NOT NULL THEN r.dropped
+                WHEN r.time_format_problem IS NOT NULL THEN 'bad_type:submitted_at'
                 WHEN r.respondent IS NOT NULL AND r.respondent_id IS NULL
                     THEN 'unmatched:respondent'
                 WHEN r.respondent_id IS NOT NULL AND r.given_match_id IS NULL
@@ -258,6 +391,7 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
                 WHEN r._malformed THEN NULL
                 WHEN r.dropped IS NOT NULL
                     THEN 'Qualtrics Status is ' || r.status || ': only live responses count'
+                WHEN r.time_format_problem IS NOT NULL THEN r.time_format_problem
                 WHEN r.respondent IS NOT NULL AND r.respondent_id IS NULL
                     THEN CASE WHEN r.people_with_email > 1
                         THEN r.people_with_email || ' participants in the roster share this e-mail'
@@ -273,6 +407,7 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
                              || ': map a match column' END
             END AS _export_detail
         FROM respondents AS r
+        JOIN response_ids AS i USING (_record)
         LEFT JOIN chosen AS c USING (_record)
         ORDER BY r._record
         """,

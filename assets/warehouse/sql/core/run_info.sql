@@ -7,6 +7,7 @@ SELECT
     getvariable('lapse_days') AS lapse_days,
     getvariable('first_meeting_grace_days') AS first_meeting_grace_days,
     getvariable('default_target_per_month') AS default_target_per_month,
+    getvariable('freshness_days') AS freshness_days,
     current_timestamp AS built_at;
 
 COMMENT ON TABLE core.run_info IS 'One row: the settings every core and mart table of this warehouse was computed with.';
@@ -16,4 +17,5 @@ COMMENT ON COLUMN core.run_info.min_group_size IS 'k: survey groups with fewer r
 COMMENT ON COLUMN core.run_info.lapse_days IS 'Days since the last meeting after which a match is lapsed.';
 COMMENT ON COLUMN core.run_info.first_meeting_grace_days IS 'Days a new match may go without a first meeting (too_early).';
 COMMENT ON COLUMN core.run_info.default_target_per_month IS 'Meetings a month expected of a match with no target of its own.';
+COMMENT ON COLUMN core.run_info.freshness_days IS 'Days a source may go without a new file before its freshness check warns (and pages flag it stale).';
 COMMENT ON COLUMN core.run_info.built_at IS 'When the tables were computed.';

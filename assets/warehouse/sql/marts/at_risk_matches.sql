@@ -6,8 +6,9 @@ WITH flagged AS (
         mc.*,
         -- 2 -> '2', 1.5 -> '1.5': targets read as people write them.
         printf('%g', mc.target_per_month) AS target_text,
-        -- The interval the target implies, in whole days (target 2/month -> every 15 days).
-        CAST(round(30.4375 / mc.target_per_month) AS BIGINT) AS expected_gap_days
+        -- The interval the target implies, in whole days (target 2/month -> every 15 days),
+        -- as text: printed from the DOUBLE, so no target can overflow an integer cast.
+        printf('%.0f', round(30.4375 / mc.target_per_month)) AS expected_gap_days
     FROM marts.match_cadence AS mc
     WHERE mc.status IN ('not_started', 'lapsed', 'at_risk')
 )

@@ -1,8 +1,8 @@
 -- One row per (program, cohort, survey_id, role, item) with at least one answer; cohort and role
--- include the '(all)' rollups, computed from the answers. Small groups are suppressed, then the
--- complementary rules run to a fixed point so no suppressed value can be recovered by
--- subtraction from a parent and its siblings.
-CREATE OR REPLACE TABLE marts.feedback_scores AS
+-- include the '(all)' rollups, computed from the answers. The groups go through the shared
+-- disclosure-control rule (sql/shared/disclosure_control.sql: size, then complementary
+-- suppression to a fixed point) so no suppressed value can be recovered by subtraction.
+CREATE OR REPLACE TEMP TABLE disclosure_cells AS
 WITH kept_responses AS (
     -- core keeps the latest response per (survey, respondent, match); only known matches count.
     SELECT r.*, mc.program, mc.cohort
@@ -66,6 +66,19 @@ item_groups AS (
 )
 
 SELECT
+    *,
+    {'program': program, 'cohort': cohort, 'survey_id': survey_id, 'item': item}
+        AS role_siblings,
+    {'program': program, 'survey_id': survey_id, 'role': role, 'item': item}
+        AS cohort_siblings,
+    n_respondents AS respondents,
+    NULL::BOOLEAN AS suppressed
+FROM item_groups;
+
+-- @include disclosure_control
+
+CREATE OR REPLACE TABLE marts.feedback_scores AS
+SELECT
     program,
     cohort,
     survey_id,
@@ -73,62 +86,17 @@ SELECT
     item,
     n,
     n_respondents,
-    mean::DOUBLE AS mean,
-    CASE WHEN n >= 2 THEN mean - 1.96::DOUBLE * sd / sqrt(n) END::DOUBLE AS ci_low,
-    CASE WHEN n >= 2 THEN mean + 1.96::DOUBLE * sd / sqrt(n) END::DOUBLE AS ci_high,
-    top2_share::DOUBLE AS top2_share,
-    n_respondents < getvariable('min_group_size') AS suppressed
-FROM item_groups
+    CASE WHEN NOT suppressed THEN mean END::DOUBLE AS mean,
+    CASE WHEN NOT suppressed AND n >= 2 THEN mean - 1.96::DOUBLE * sd / sqrt(n) END::DOUBLE
+        AS ci_low,
+    CASE WHEN NOT suppressed AND n >= 2 THEN mean + 1.96::DOUBLE * sd / sqrt(n) END::DOUBLE
+        AS ci_high,
+    CASE WHEN NOT suppressed THEN top2_share END::DOUBLE AS top2_share,
+    suppressed
+FROM disclosure_cells
 ORDER BY program, survey_id, item, cohort, role;
 
--- Complementary suppression, each UPDATE touching only rows it changes so a quiet pass is 0.
--- @repeat-until-stable
--- (1) Role siblings: within (program, cohort, survey_id, item), cohort (all) included, when
--- one of mentor/mentee is suppressed the other one is suppressed too.
-UPDATE marts.feedback_scores AS f
-SET suppressed = true
-WHERE NOT f.suppressed
-    AND f.role IN ('mentor', 'mentee')
-    AND EXISTS (
-        SELECT 1
-        FROM marts.feedback_scores AS s
-        WHERE s.program = f.program
-            AND s.cohort = f.cohort
-            AND s.survey_id = f.survey_id
-            AND s.item = f.item
-            AND s.role IN ('mentor', 'mentee')
-            AND s.role <> f.role
-            AND s.suppressed
-    );
--- (2) Cohort siblings: within (program, survey_id, role, item), role (all) included, when
--- exactly one real cohort is suppressed, suppress the unsuppressed real cohort with the fewest
--- respondents (ties: the smallest cohort name).
-UPDATE marts.feedback_scores AS f
-SET suppressed = true
-FROM (
-    SELECT
-        program, survey_id, role, item, cohort, suppressed,
-        count(*) FILTER (WHERE suppressed)
-            OVER (PARTITION BY program, survey_id, role, item) AS suppressed_siblings,
-        row_number()
-            OVER (PARTITION BY program, survey_id, role, item, suppressed
-                  ORDER BY n_respondents, cohort) AS smallest_first
-    FROM marts.feedback_scores
-    WHERE cohort <> '(all)'
-) AS c
-WHERE c.program = f.program
-    AND c.survey_id = f.survey_id
-    AND c.role = f.role
-    AND c.item = f.item
-    AND c.cohort = f.cohort
-    AND NOT c.suppressed
-    AND c.suppressed_siblings = 1
-    AND c.smallest_first = 1;
--- @end-repeat
-
-UPDATE marts.feedback_scores
-SET mean = NULL, ci_low = NULL, ci_high = NULL, top2_share = NULL
-WHERE suppressed;
+DROP TABLE disclosure_cells;
 
 COMMENT ON TABLE marts.feedback_scores IS 'One row per (program, cohort, survey_id, role, item) with at least one answer in the kept survey responses (latest per survey, respondent and match) of known matches; cohort and role include (all) rollups computed from the answers. Items: guidance, networking, skills, feedback, communication, satisfaction (1-5).';
 COMMENT ON COLUMN marts.feedback_scores.program IS 'Mentoring program.';
@@ -142,4 +110,4 @@ COMMENT ON COLUMN marts.feedback_scores.mean IS 'Mean answer; NULL when suppress
 COMMENT ON COLUMN marts.feedback_scores.ci_low IS 'mean - 1.96 x sample standard deviation / sqrt(n); NULL when n < 2 or suppressed.';
 COMMENT ON COLUMN marts.feedback_scores.ci_high IS 'mean + 1.96 x sample standard deviation / sqrt(n); NULL when n < 2 or suppressed.';
 COMMENT ON COLUMN marts.feedback_scores.top2_share IS 'Share of answers that are 4 or 5; NULL when suppressed.';
-COMMENT ON COLUMN marts.feedback_scores.suppressed IS 'True when n_respondents < min group size k, or by complementary suppression: (1) the mentor/mentee sibling of a suppressed row, (2) when exactly one real cohort of a (program, survey_id, role, item) is suppressed, the unsuppressed real cohort with the fewest respondents (ties: smallest cohort name); repeated until stable.';
+COMMENT ON COLUMN marts.feedback_scores.suppressed IS 'True when n_respondents < min group size k, or by complementary suppression: (1) the mentor/mentee sibling of a suppressed row within (program, cohort, survey_id, item); (2) within (program, survey_id, role, item), when the suppressed real cohorts are exactly one or have fewer than k respondents together, the unsuppressed real cohort with the fewest respondents (ties: smallest cohort name); (1) then (2) repeated until stable.';

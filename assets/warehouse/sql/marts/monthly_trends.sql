@@ -4,11 +4,44 @@
 -- a month end, so the current partial month has no row yet.
 -- Every record is taken as known at D (core is built for D): the figures of a past month are
 -- recomputed from today's knowledge, not frozen as they were reported then.
+CREATE OR REPLACE TEMP TABLE disclosure_cells AS
+WITH response_figures AS (
+    -- Kept responses (the latest per survey, respondent and match, as of D) of known matches by
+    -- submitted month; satisfaction's figures count only the responses that answer it.
+    SELECT
+        program,
+        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        month_end,
+        count(*) AS responses,
+        avg(satisfaction) AS satisfaction_mean,
+        count(DISTINCT respondent_key) FILTER (WHERE satisfaction IS NOT NULL)
+            AS satisfaction_respondents
+    FROM (
+        SELECT mc.program, mc.cohort, last_day(r.submitted_on) AS month_end,
+            r.respondent_key, r.satisfaction
+        FROM core.survey_responses AS r
+        JOIN marts.match_cadence AS mc USING (match_id)
+    )
+    GROUP BY GROUPING SETS ((program, cohort, month_end), (program, month_end))
+)
+
+SELECT
+    *,
+    -- no role split: rule (1) has nothing to do; rule (2) runs over a program's cohorts per
+    -- month. A month of responses without satisfaction (0 respondents) is no group.
+    NULL::VARCHAR AS role,
+    NULL::VARCHAR AS role_siblings,
+    {'program': program, 'month_end': month_end} AS cohort_siblings,
+    satisfaction_respondents AS respondents,
+    NULL::BOOLEAN AS suppressed
+FROM response_figures;
+
+-- @include disclosure_control
+
 CREATE OR REPLACE TABLE marts.monthly_trends AS
 WITH run AS (
     SELECT
         getvariable('as_of') AS as_of,
-        getvariable('min_group_size') AS k,
         getvariable('lapse_days') AS lapse_days,
         getvariable('first_meeting_grace_days') AS grace_days
 ),
@@ -155,27 +188,6 @@ goal_figures AS (
         sum(achieved_count) AS goals_achieved
     FROM goal_events
     GROUP BY GROUPING SETS ((program, cohort, month_end), (program, month_end))
-),
-
-response_figures AS (
-    -- Kept responses (the latest per survey, respondent and match, as of D) by submitted month;
-    -- satisfaction is shown only with at least k distinct respondents answering it.
-    SELECT
-        program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
-        month_end,
-        count(*) AS responses,
-        avg(satisfaction) AS satisfaction_mean,
-        count(DISTINCT respondent_key) FILTER (WHERE satisfaction IS NOT NULL)
-            AS satisfaction_respondents
-    FROM (
-        SELECT
-            k.program, k.cohort, last_day(r.submitted_on) AS month_end,
-            r.respondent_key, r.satisfaction
-        FROM core.survey_responses AS r
-        JOIN known_matches AS k USING (match_id)
-    )
-    GROUP BY GROUPING SETS ((program, cohort, month_end), (program, month_end))
 )
 
 SELECT
@@ -188,16 +200,16 @@ SELECT
     coalesce(gf.goals_set, 0)::BIGINT AS goals_set,
     coalesce(gf.goals_achieved, 0)::BIGINT AS goals_achieved,
     coalesce(rf.responses, 0) AS responses,
-    CASE
-        WHEN rf.satisfaction_respondents >= run.k THEN rf.satisfaction_mean
-    END::DOUBLE AS satisfaction_mean
+    coalesce(rf.satisfaction_respondents, 0) AS satisfaction_respondents,
+    CASE WHEN NOT rf.suppressed THEN rf.satisfaction_mean END::DOUBLE AS satisfaction_mean
 FROM grid AS g
-CROSS JOIN run
 LEFT JOIN match_figures AS mf USING (program, cohort, month_end)
 LEFT JOIN meeting_figures AS me USING (program, cohort, month_end)
 LEFT JOIN goal_figures AS gf USING (program, cohort, month_end)
-LEFT JOIN response_figures AS rf USING (program, cohort, month_end)
+LEFT JOIN disclosure_cells AS rf USING (program, cohort, month_end)
 ORDER BY g.program, g.cohort, g.month_end;
+
+DROP TABLE disclosure_cells;
 
 COMMENT ON TABLE marts.monthly_trends IS 'Monthly history (the Trends mart): one row per (program, cohort, month_end) for every calendar month end on or before D from the month of the program''s first matched_on, cohort (all) included (computed from the records). The partial current month has no row. Simplification: every past month is recomputed from the data as known at D (core is built for D): meeting statuses and dates, goal statuses, kept responses and the roster (targets, end dates) are those seen by D, not those seen by the month end.';
 COMMENT ON COLUMN marts.monthly_trends.program IS 'Mentoring program.';
@@ -209,4 +221,5 @@ COMMENT ON COLUMN marts.monthly_trends.on_track_share IS 'on_track / active matc
 COMMENT ON COLUMN marts.monthly_trends.goals_set IS 'Goals (of goal_status) whose set_on is in the month.';
 COMMENT ON COLUMN marts.monthly_trends.goals_achieved IS 'Goals achieved as of D whose achieved_on is in the month.';
 COMMENT ON COLUMN marts.monthly_trends.responses IS 'Kept survey responses (latest per survey, respondent and match, as of D) submitted in the month.';
-COMMENT ON COLUMN marts.monthly_trends.satisfaction_mean IS 'Mean satisfaction answer (1-5) of those responses; NULL when fewer than k distinct respondents answered satisfaction.';
+COMMENT ON COLUMN marts.monthly_trends.satisfaction_respondents IS 'Distinct respondents of those responses who answered satisfaction; 0 when none; kept when satisfaction_mean is suppressed.';
+COMMENT ON COLUMN marts.monthly_trends.satisfaction_mean IS 'Mean satisfaction answer (1-5) of those responses; NULL when none answered it, when satisfaction_respondents < k, or by the complementary rule over the program''s cohorts in the month (as program_health): when the real cohorts whose satisfaction is NULL with respondents are exactly one or have fewer than k satisfaction_respondents together, the cohort with a value and the fewest satisfaction_respondents (ties: smallest cohort name) is made NULL too; repeated until stable.';

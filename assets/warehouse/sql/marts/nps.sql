@@ -1,8 +1,8 @@
 -- One row per (program, cohort, survey_id, role) with at least one `nps` answer; cohort and role
--- include the '(all)' rollups, computed from the answers. Suppression (size, then the
--- complementary rules to a fixed point) is decided on these nps rows alone, independently of
--- feedback_scores.
-CREATE OR REPLACE TABLE marts.nps AS
+-- include the '(all)' rollups, computed from the answers. Suppression is the shared
+-- disclosure-control rule (sql/shared/disclosure_control.sql) decided on these nps rows alone,
+-- independently of feedback_scores.
+CREATE OR REPLACE TEMP TABLE disclosure_cells AS
 WITH nps_answers AS (
     -- core keeps the latest response per (survey, respondent, match); only known matches count.
     SELECT mc.program, mc.cohort, r.survey_id, r.role, r.respondent_key, r.nps AS answer
@@ -71,69 +71,34 @@ with_interval AS (
 )
 
 SELECT
+    *,
+    {'program': program, 'cohort': cohort, 'survey_id': survey_id} AS role_siblings,
+    {'program': program, 'survey_id': survey_id, 'role': role} AS cohort_siblings,
+    n_respondents AS respondents,
+    NULL::BOOLEAN AS suppressed
+FROM with_interval;
+
+-- @include disclosure_control
+
+CREATE OR REPLACE TABLE marts.nps AS
+SELECT
     program,
     cohort,
     survey_id,
     role,
     n,
     n_respondents,
-    promoters,
-    passives,
-    detractors,
-    nps::DOUBLE AS nps,
-    (nps - nps_half_width)::DOUBLE AS nps_ci_low,
-    (nps + nps_half_width)::DOUBLE AS nps_ci_high,
-    n_respondents < getvariable('min_group_size') AS suppressed
-FROM with_interval
+    CASE WHEN NOT suppressed THEN promoters END AS promoters,
+    CASE WHEN NOT suppressed THEN passives END AS passives,
+    CASE WHEN NOT suppressed THEN detractors END AS detractors,
+    CASE WHEN NOT suppressed THEN nps END::DOUBLE AS nps,
+    CASE WHEN NOT suppressed THEN nps - nps_half_width END::DOUBLE AS nps_ci_low,
+    CASE WHEN NOT suppressed THEN nps + nps_half_width END::DOUBLE AS nps_ci_high,
+    suppressed
+FROM disclosure_cells
 ORDER BY program, survey_id, cohort, role;
 
--- Complementary suppression, each UPDATE touching only rows it changes so a quiet pass is 0.
--- @repeat-until-stable
--- (1) Role siblings: within (program, cohort, survey_id), cohort (all) included, when one of
--- mentor/mentee is suppressed the other one is suppressed too.
-UPDATE marts.nps AS f
-SET suppressed = true
-WHERE NOT f.suppressed
-    AND f.role IN ('mentor', 'mentee')
-    AND EXISTS (
-        SELECT 1
-        FROM marts.nps AS s
-        WHERE s.program = f.program
-            AND s.cohort = f.cohort
-            AND s.survey_id = f.survey_id
-            AND s.role IN ('mentor', 'mentee')
-            AND s.role <> f.role
-            AND s.suppressed
-    );
--- (2) Cohort siblings: within (program, survey_id, role), role (all) included, when exactly
--- one real cohort is suppressed, suppress the unsuppressed real cohort with the fewest
--- respondents (ties: the smallest cohort name).
-UPDATE marts.nps AS f
-SET suppressed = true
-FROM (
-    SELECT
-        program, survey_id, role, cohort, suppressed,
-        count(*) FILTER (WHERE suppressed)
-            OVER (PARTITION BY program, survey_id, role) AS suppressed_siblings,
-        row_number()
-            OVER (PARTITION BY program, survey_id, role, suppressed
-                  ORDER BY n_respondents, cohort) AS smallest_first
-    FROM marts.nps
-    WHERE cohort <> '(all)'
-) AS c
-WHERE c.program = f.program
-    AND c.survey_id = f.survey_id
-    AND c.role = f.role
-    AND c.cohort = f.cohort
-    AND NOT c.suppressed
-    AND c.suppressed_siblings = 1
-    AND c.smallest_first = 1;
--- @end-repeat
-
-UPDATE marts.nps
-SET nps = NULL, nps_ci_low = NULL, nps_ci_high = NULL,
-    promoters = NULL, passives = NULL, detractors = NULL
-WHERE suppressed;
+DROP TABLE disclosure_cells;
 
 COMMENT ON TABLE marts.nps IS 'Net promoter score per (program, cohort, survey_id, role) with at least one nps answer (0-10) in the kept survey responses of known matches; cohort and role include (all) rollups computed from the answers. Suppression is decided on these rows alone.';
 COMMENT ON COLUMN marts.nps.program IS 'Mentoring program.';
@@ -148,4 +113,4 @@ COMMENT ON COLUMN marts.nps.detractors IS 'Answers of 0 to 6; NULL when suppress
 COMMENT ON COLUMN marts.nps.nps IS '100 x (promoters - detractors) / n; NULL when suppressed.';
 COMMENT ON COLUMN marts.nps.nps_ci_low IS 'nps - 1.96 x 100 x sqrt((pP + pD - (pP - pD)^2) / n), pP and pD the promoter and detractor shares; NULL when suppressed.';
 COMMENT ON COLUMN marts.nps.nps_ci_high IS 'nps + 1.96 x 100 x sqrt((pP + pD - (pP - pD)^2) / n); NULL when suppressed.';
-COMMENT ON COLUMN marts.nps.suppressed IS 'True when n_respondents < min group size k, or by complementary suppression on the nps rows: (1) the mentor/mentee sibling of a suppressed row, (2) when exactly one real cohort of a (program, survey_id, role) is suppressed, the unsuppressed real cohort with the fewest respondents (ties: smallest cohort name); repeated until stable.';
+COMMENT ON COLUMN marts.nps.suppressed IS 'True when n_respondents < min group size k, or by complementary suppression on the nps rows alone: (1) the mentor/mentee sibling of a suppressed row within (program, cohort, survey_id); (2) within (program, survey_id, role), when the suppressed real cohorts are exactly one or have fewer than k respondents together, the unsuppressed real cohort with the fewest respondents (ties: smallest cohort name); (1) then (2) repeated until stable.';

@@ -1,11 +1,40 @@
 -- One row per (program, cohort) with a known match, plus (program, '(all)'): four health
 -- components and their weighted score. Every component of an '(all)' row is computed from the
--- records of the whole program, never averaged from the cohort rows.
+-- records of the whole program, never averaged from the cohort rows. Satisfaction goes through
+-- the shared disclosure-control rule first (sql/shared/disclosure_control.sql: size, then the
+-- complementary rule over a program's cohorts), and the score uses it as published.
+CREATE OR REPLACE TEMP TABLE disclosure_cells AS
+WITH recent_satisfaction AS (
+    -- Kept responses submitted in (D - 90, D] that answer `satisfaction`; the k threshold
+    -- counts distinct respondents among those answers. Only groups with answers are cells.
+    SELECT
+        mc.program,
+        CASE WHEN grouping(mc.cohort) = 1 THEN '(all)' ELSE mc.cohort END AS cohort,
+        avg(r.satisfaction) AS satisfaction_mean,
+        count(DISTINCT r.respondent_key) AS satisfaction_respondents
+    FROM core.survey_responses AS r
+    JOIN marts.match_cadence AS mc USING (match_id)
+    WHERE r.satisfaction IS NOT NULL
+        AND r.submitted_on > getvariable('as_of') - 90
+        AND r.submitted_on <= getvariable('as_of')
+    GROUP BY GROUPING SETS ((mc.program, mc.cohort), (mc.program))
+)
+
+SELECT
+    *,
+    -- no role split: rule (1) has nothing to do; rule (2) runs over the program's cohorts
+    NULL::VARCHAR AS role,
+    NULL::VARCHAR AS role_siblings,
+    {'program': program} AS cohort_siblings,
+    satisfaction_respondents AS respondents,
+    NULL::BOOLEAN AS suppressed
+FROM recent_satisfaction;
+
+-- @include disclosure_control
+
 CREATE OR REPLACE TABLE marts.program_health AS
 WITH run AS (
-    SELECT
-        getvariable('as_of') AS as_of,
-        getvariable('min_group_size') AS k
+    SELECT getvariable('as_of') AS as_of
 ),
 
 cadence AS (
@@ -45,23 +74,6 @@ coverage AS (
         count(*) FILTER (WHERE has_early_goal) / count(*) AS goal_coverage
     FROM matches_with_early_goal
     GROUP BY GROUPING SETS ((program, cohort), (program))
-),
-
-recent_satisfaction AS (
-    -- Kept responses submitted in (D - 90, D] that answer `satisfaction`; the k threshold
-    -- counts distinct respondents among those answers.
-    SELECT
-        mc.program,
-        CASE WHEN grouping(mc.cohort) = 1 THEN '(all)' ELSE mc.cohort END AS cohort,
-        avg(r.satisfaction) AS satisfaction_mean,
-        count(DISTINCT r.respondent_key) AS respondents
-    FROM core.survey_responses AS r
-    JOIN marts.match_cadence AS mc USING (match_id)
-    CROSS JOIN run
-    WHERE r.satisfaction IS NOT NULL
-        AND r.submitted_on > run.as_of - 90
-        AND r.submitted_on <= run.as_of
-    GROUP BY GROUPING SETS ((mc.program, mc.cohort), (mc.program))
 ),
 
 known_invitations AS (
@@ -105,15 +117,14 @@ components AS (
         c.on_track_share::DOUBLE AS on_track_share,
         ga.attainment_rate::DOUBLE AS goal_attainment_rate,
         cov.goal_coverage::DOUBLE AS goal_coverage,
-        CASE WHEN s.respondents >= run.k THEN s.satisfaction_mean END::DOUBLE
-            AS satisfaction_mean,
+        coalesce(s.satisfaction_respondents, 0) AS satisfaction_respondents,
+        CASE WHEN NOT s.suppressed THEN s.satisfaction_mean END::DOUBLE AS satisfaction_mean,
         e.response_rate_90d::DOUBLE AS response_rate_90d
     FROM cadence AS c
-    CROSS JOIN run
     LEFT JOIN marts.goal_attainment AS ga
         ON ga.program = c.program AND ga.cohort = c.cohort AND ga.horizon = 'all'
     LEFT JOIN coverage AS cov ON cov.program = c.program AND cov.cohort = c.cohort
-    LEFT JOIN recent_satisfaction AS s ON s.program = c.program AND s.cohort = c.cohort
+    LEFT JOIN disclosure_cells AS s ON s.program = c.program AND s.cohort = c.cohort
     LEFT JOIN engagement AS e ON e.program = c.program AND e.cohort = c.cohort
 ),
 
@@ -144,6 +155,7 @@ SELECT
     on_track_share,
     goal_attainment_rate,
     goal_coverage,
+    satisfaction_respondents,
     satisfaction_mean,
     response_rate_90d,
     health_score,
@@ -155,6 +167,8 @@ SELECT
 FROM scored
 ORDER BY program, cohort;
 
+DROP TABLE disclosure_cells;
+
 COMMENT ON TABLE marts.program_health IS 'One row per (program, cohort) with a known match, plus (program, (all)) computed from the whole program records: health components and a weighted health score as of D.';
 COMMENT ON COLUMN marts.program_health.program IS 'Mentoring program.';
 COMMENT ON COLUMN marts.program_health.cohort IS 'Cohort, or (all) for every cohort of the program.';
@@ -162,7 +176,8 @@ COMMENT ON COLUMN marts.program_health.active_matches IS 'Known matches that are
 COMMENT ON COLUMN marts.program_health.on_track_share IS 'on_track matches / active matches whose status is not too_early; NULL when that is 0.';
 COMMENT ON COLUMN marts.program_health.goal_attainment_rate IS 'attainment_rate of the goal_attainment row for this program and cohort with horizon all; NULL when there is no such row or it is NULL.';
 COMMENT ON COLUMN marts.program_health.goal_coverage IS 'Among known matches with matched_on <= D - 30: share with a goal whose set_on <= matched_on + 30; NULL when there is no such match.';
-COMMENT ON COLUMN marts.program_health.satisfaction_mean IS 'Mean satisfaction answer (1-5) over kept responses submitted in (D - 90, D]; NULL when fewer than k distinct respondents answered satisfaction in that window.';
+COMMENT ON COLUMN marts.program_health.satisfaction_respondents IS 'Distinct respondents of the kept responses with a satisfaction answer submitted (local date) in (D - 90, D]; 0 when none; kept when satisfaction_mean is suppressed.';
+COMMENT ON COLUMN marts.program_health.satisfaction_mean IS 'Mean satisfaction answer (1-5) over those responses; NULL when there are none, when satisfaction_respondents < k, or by the complementary rule: within a program, when the real cohorts with respondents whose satisfaction is NULL are exactly one or have fewer than k satisfaction_respondents together, the cohort with a value and the fewest satisfaction_respondents (ties: smallest cohort name) is made NULL too; repeated until stable.';
 COMMENT ON COLUMN marts.program_health.response_rate_90d IS 'Invitations sent in (D - 90, D] that have a kept response (same survey, person and match, whatever its date or role, as in survey_response_rates) / all those invitations; NULL when none.';
-COMMENT ON COLUMN marts.program_health.health_score IS '100 x sum(w x c) / sum(w) over the non-NULL components: on_track_share (w 0.35), goal_attainment_rate (0.25), (satisfaction_mean - 1) / 4 (0.25), response_rate_90d (0.15); NULL when all are NULL.';
+COMMENT ON COLUMN marts.program_health.health_score IS '100 x sum(w x c) / sum(w) over the non-NULL components: on_track_share (w 0.35), goal_attainment_rate (0.25), (satisfaction_mean - 1) / 4 (0.25, satisfaction as published, after suppression), response_rate_90d (0.15); NULL when all are NULL.';
 COMMENT ON COLUMN marts.program_health.health_band IS 'green when health_score >= 75, amber when >= 60, red below; NULL when health_score is NULL.';

@@ -1,0 +1,374 @@
+"""The weekly digest for program managers: one self-contained HTML page (no script, no link out).
+
+Per program: the headline figures with their change since last week, the pairs newly at risk,
+the goals of active pairs newly overdue; then the data problems. Restricted (names, e-mails).
+
+"Since last week" compares with the state the digest saved for an earlier as-of date (the
+`state-<D>.json` beside it: figures and the ids of at-risk pairs and overdue goals, no names):
+the newest one dated D − 7 or earlier, else the oldest one before D (then the digest says which
+date it compares with), else none (the first digest lists what is at risk now).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dashboards import at_risk, fmt
+from dashboards.page import Context
+from dashboards.sql import Row, fetch
+
+STATE_PREFIX = "state-"
+# Names listed per program and list; the rest are on the at-risk page.
+LIST_LIMIT = 50
+
+FIGURES_SQL = """
+WITH risk AS (SELECT program, count(*) AS at_risk_pairs FROM marts.at_risk_matches GROUP BY program),
+overdue AS (
+    SELECT g.program, count(*) AS overdue_goals
+    FROM marts.goal_status g JOIN marts.match_cadence m USING (match_id)
+    WHERE g.is_overdue AND m.is_active GROUP BY g.program
+)
+SELECT h.program, h.health_score, h.active_matches, h.on_track_share, h.goal_attainment_rate,
+    h.satisfaction_mean, h.response_rate_90d,
+    coalesce(r.at_risk_pairs, 0) AS at_risk_pairs, coalesce(o.overdue_goals, 0) AS overdue_goals
+FROM marts.program_health h LEFT JOIN risk r USING (program) LEFT JOIN overdue o USING (program)
+WHERE h.cohort = '(all)'
+ORDER BY h.program
+"""
+
+# Files loaded since the digest compared with ($since; NULL: every file) that were rejected or
+# had records quarantined.
+PROBLEMS_SQL = """
+SELECT f.path, f.source, f.status, f.rows_read, f.rows_quarantined, f.message, f.ingested_at,
+    (SELECT string_agg(reason || ' × ' || n, ', ' ORDER BY n DESC, reason) FROM (
+        SELECT q.reason, count(*) AS n FROM ingest.quarantine q WHERE q.path = f.path
+        GROUP BY q.reason)) AS rules
+FROM ingest.files f
+WHERE (f.status = 'rejected' OR f.rows_quarantined > 0)
+    AND ($since IS NULL OR f.ingested_at > CAST($since AS TIMESTAMPTZ))
+ORDER BY f.ingested_at DESC, f.path
+"""
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    key: str
+    form: Callable[[Any], str]
+    change_form: Callable[[float], str]
+    higher_is_better: bool
+
+
+def _points(delta: float) -> str:
+    return f"{100 * delta:+.0f} pts"
+
+
+FIGURES = [
+    Figure("Health score", "health_score", lambda v: f"{v:.0f}", lambda d: f"{d:+.0f}", True),
+    Figure("Active pairs", "active_matches", fmt.count, lambda d: f"{d:+,.0f}", True),
+    Figure("On track", "on_track_share", fmt.pct, _points, True),
+    Figure("Goal attainment", "goal_attainment_rate", fmt.pct, _points, True),
+    Figure("Satisfaction (1–5)", "satisfaction_mean", fmt.decimal, lambda d: f"{d:+.1f}", True),
+    Figure("Response rate, 90 days", "response_rate_90d", fmt.pct, _points, True),
+    Figure("Pairs needing attention", "at_risk_pairs", fmt.count, lambda d: f"{d:+,.0f}", False),
+    Figure(
+        "Overdue goals (active pairs)", "overdue_goals", fmt.count, lambda d: f"{d:+,.0f}", False
+    ),
+]
+
+
+@dataclass(frozen=True)
+class ProgramDigest:
+    program: str
+    figures: Row  # this week's values by Figure.key
+    previous: Row | None  # the compared digest's values (None: the program was not in it)
+    new_at_risk: list[Row]  # at_risk.pairs rows
+    new_overdue: list[Row]  # at_risk.goals rows
+
+
+@dataclass(frozen=True)
+class Digest:
+    as_of: dt.date
+    built_at: dt.datetime
+    compared_with: dt.date | None
+    programs: list[ProgramDigest]
+    problems: list[Row]
+    stale_sources: list[Row]
+    state: dict[str, Any]  # what the next digests compare with
+
+    @property
+    def file_name(self) -> str:
+        return f"digest-{self.as_of.isoformat()}.html"
+
+    @property
+    def state_name(self) -> str:
+        return f"{STATE_PREFIX}{self.as_of.isoformat()}.json"
+
+
+def compose(ctx: Context, digest_dir: Path) -> Digest:
+    """The digest of ctx.as_of, compared with the saved state `previous_state` picks."""
+    previous = previous_state(digest_dir, ctx.as_of)
+    figures = fetch(ctx.con, FIGURES_SQL)
+    risk_ids = _ids(ctx, "SELECT program, match_id AS id FROM marts.at_risk_matches")
+    overdue_ids = _ids(
+        ctx,
+        """SELECT g.program, g.goal_id AS id FROM marts.goal_status g
+           JOIN marts.match_cadence m USING (match_id) WHERE g.is_overdue AND m.is_active""",
+    )
+    new_risk = _new(risk_ids, previous, "at_risk")
+    new_overdue = _new(overdue_ids, previous, "overdue")
+    pairs = _by_program(at_risk.pairs(ctx, ids=sorted(set().union(*new_risk.values())), limit=None))
+    goals = _by_program(
+        at_risk.goals(ctx, ids=sorted(set().union(*new_overdue.values())), limit=None)
+    )
+    programs = [
+        ProgramDigest(
+            program=row["program"],
+            figures=row,
+            previous=(previous or {}).get("figures", {}).get(row["program"]),
+            new_at_risk=pairs.get(row["program"], []),
+            new_overdue=goals.get(row["program"], []),
+        )
+        for row in figures
+    ]
+    since = previous["built_at"] if previous else None
+    return Digest(
+        as_of=ctx.as_of,
+        built_at=ctx.built_at,
+        compared_with=dt.date.fromisoformat(previous["as_of"]) if previous else None,
+        programs=programs,
+        problems=fetch(ctx.con, PROBLEMS_SQL, since=since),
+        stale_sources=[row for row in ctx.freshness if row["stale"]],
+        state={
+            "as_of": ctx.as_of.isoformat(),
+            "built_at": ctx.built_at.isoformat(),
+            "figures": {row["program"]: {f.key: row[f.key] for f in FIGURES} for row in figures},
+            "at_risk": {program: sorted(ids) for program, ids in risk_ids.items()},
+            "overdue": {program: sorted(ids) for program, ids in overdue_ids.items()},
+        },
+    )
+
+
+def previous_state(digest_dir: Path, as_of: dt.date) -> dict[str, Any] | None:
+    """The saved state to compare D with: the newest dated D − 7 or earlier, else the oldest
+    dated before D, else None."""
+    dated = sorted(
+        (dt.date.fromisoformat(path.stem.removeprefix(STATE_PREFIX)), path)
+        for path in Path(digest_dir).glob(f"{STATE_PREFIX}*.json")
+        if _is_date(path.stem.removeprefix(STATE_PREFIX))
+    )
+    week_ago = [path for day, path in dated if day <= as_of - dt.timedelta(days=7)]
+    earlier = [path for day, path in dated if day < as_of]
+    chosen = week_ago[-1] if week_ago else earlier[0] if earlier else None
+    return json.loads(chosen.read_text()) if chosen else None
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _ids(ctx: Context, sql: str) -> dict[str, set[str]]:
+    ids: dict[str, set[str]] = {}
+    for row in fetch(ctx.con, sql):
+        ids.setdefault(row["program"], set()).add(row["id"])
+    return ids
+
+
+def _new(current: dict[str, set[str]], previous: dict | None, key: str) -> dict[str, set[str]]:
+    """Ids now listed that the compared digest did not list (all of them for a first digest)."""
+    before = (previous or {}).get(key, {})
+    return {program: ids - set(before.get(program, [])) for program, ids in current.items()}
+
+
+def _by_program(rows: list[Row]) -> dict[str, list[Row]]:
+    grouped: dict[str, list[Row]] = {}
+    for row in rows:
+        grouped.setdefault(row["program"], []).append(row)
+    return grouped
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def render(digest: Digest, programs: Sequence[str] | None = None) -> str:
+    """The digest as one HTML document: every program, or only those named (for e-mail)."""
+    shown = [p for p in digest.programs if programs is None or p.program in programs]
+    scope = "all programs" if programs is None else ", ".join(html.escape(p) for p in programs)
+    compared = (
+        f"Changes since the digest of <strong>{digest.compared_with.isoformat()}</strong>."
+        if digest.compared_with
+        else "No earlier digest to compare with: this is the first, so the lists show "
+        "everything at risk or overdue now; next week's lists show what is new."
+    )
+    sections = "".join(_program_html(p, digest.compared_with) for p in shown) or (
+        "<p>No program has data yet.</p>"
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Mentor Pulse weekly digest · {digest.as_of.isoformat()}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<h1>Mentor Pulse weekly digest</h1>
+<p class="stamp">Data as of <strong>{digest.as_of.isoformat()}</strong> · built at
+{fmt.timestamp(digest.built_at)} · {scope}. {compared}</p>
+<p class="private">Personal data for program managers: do not forward.</p>
+{sections}
+{_problems_html(digest)}
+</body>
+</html>
+"""
+
+
+def subject(digest: Digest, programs: Sequence[str] | None = None) -> str:
+    scope = "all programs" if programs is None else ", ".join(programs)
+    return f"Mentor Pulse weekly digest, {scope}, as of {digest.as_of.isoformat()}"
+
+
+def _program_html(program: ProgramDigest, compared_with: dt.date | None) -> str:
+    rows = "".join(
+        f"<tr><th>{figure.label}</th><td class=num>{_value(figure, program.figures)}</td>"
+        f"<td>{_change(figure, program)}</td></tr>"
+        for figure in FIGURES
+    )
+    risk_title = "Pairs newly at risk" if compared_with else "Pairs at risk now"
+    goals_title = "Goals newly overdue" if compared_with else "Goals overdue now"
+    return f"""<section>
+<h2>{fmt.esc(program.program)}</h2>
+<table class="figures"><thead><tr><th>Figure</th><th class=num>Now</th><th>Change</th></tr></thead>
+<tbody>{rows}</tbody></table>
+<h3>{risk_title} ({fmt.count(len(program.new_at_risk))})</h3>
+{_list(program.new_at_risk, _pair_item, "None.")}
+<h3>{goals_title} ({fmt.count(len(program.new_overdue))})</h3>
+{_list(program.new_overdue, _goal_item, "None.")}
+</section>"""
+
+
+def _value(figure: Figure, values: Row) -> str:
+    value = values.get(figure.key)
+    return '<span class="muted">not enough data</span>' if value is None else figure.form(value)
+
+
+def _change(figure: Figure, program: ProgramDigest) -> str:
+    before = (program.previous or {}).get(figure.key)
+    now = program.figures.get(figure.key)
+    if before is None or now is None:
+        return '<span class="muted">no earlier figure</span>'
+    delta = now - before
+    if abs(delta) < 1e-9:
+        return '<span class="same">no change</span>'
+    better = (delta > 0) == figure.higher_is_better
+    arrow = "▲" if delta > 0 else "▼"
+    word = "better" if better else "worse"
+    return (
+        f'<span class="{word}">{arrow} {figure.change_form(delta)} '
+        f"<small>({word}; was {figure.form(before)})</small></span>"
+    )
+
+
+def _list(rows: list[Row], item: Callable[[Row], str], empty: str) -> str:
+    if not rows:
+        return f'<p class="muted">{empty}</p>'
+    items = "".join(f"<li>{item(row)}</li>" for row in rows[:LIST_LIMIT])
+    more = len(rows) - LIST_LIMIT
+    tail = (
+        f'<p class="muted">and {fmt.count(more)} more on the at-risk page.</p>' if more > 0 else ""
+    )
+    return f"<ul>{items}</ul>{tail}"
+
+
+def _people(row: Row) -> str:
+    return " and ".join(
+        f"{fmt.esc(row[f'{role}_name'])} ({role}, "
+        f"{at_risk.mail_link(row[f'{role}_email'], fmt.esc(row[f'{role}_email']))})"
+        for role in ("mentor", "mentee")
+    )
+
+
+def _pair_item(row: Row) -> str:
+    status = at_risk.STATUS_NAMES.get(row["status"], fmt.esc(row["status"]))
+    return f"<strong>{status}</strong>: {_people(row)}, {fmt.esc(row['cohort'])}; {fmt.esc(row['reason'])}."
+
+
+def _goal_item(row: Row) -> str:
+    return (
+        f"<strong>{fmt.esc(row['title'])}</strong>, due {fmt.date(row['target_date'])} "
+        f"({fmt.count(row['days_overdue'])} days overdue, {fmt.percent_points(row['progress_pct'])} "
+        f"done): {_people(row)}, {fmt.esc(row['cohort'])}."
+    )
+
+
+def _problems_html(digest: Digest) -> str:
+    since = (
+        f"files loaded since the digest of {digest.compared_with.isoformat()}"
+        if digest.compared_with
+        else "every file loaded so far"
+    )
+    stale = "".join(
+        f"<li><strong>{fmt.esc(row['source'])}</strong>: "
+        + (
+            "no records"
+            if row["newest_on"] is None
+            else f"newest record {row['newest_on'].isoformat()}, "
+            f"{fmt.count(row['age_days'])} days before the as-of date"
+        )
+        + "</li>"
+        for row in digest.stale_sources
+    )
+    files = "".join(
+        f"<li><strong>{fmt.esc(row['path'])}</strong> ({fmt.esc(row['source'])}): "
+        + (
+            f"rejected — {fmt.esc(row['message'])}"
+            if row["status"] == "rejected"
+            else f"{fmt.count(row['rows_quarantined'])} of {fmt.count(row['rows_read'])} records "
+            f"quarantined ({fmt.esc(row['rules'])})"
+        )
+        + "</li>"
+        for row in digest.problems[:LIST_LIMIT]
+    )
+    more = len(digest.problems) - LIST_LIMIT
+    if more > 0:
+        files += f"<li>and {fmt.count(more)} more on the data-quality page.</li>"
+    body = ""
+    if stale:
+        body += f"<h3>Sources older than the freshness setting</h3><ul>{stale}</ul>"
+    body += (
+        f"<h3>Files with problems ({since})</h3><ul>{files}</ul>"
+        if files
+        else f'<p class="muted">No rejected files or quarantined records in {since}.</p>'
+    )
+    return f"<section><h2>Data problems</h2>{body}</section>"
+
+
+CSS = """
+body { margin: 0 auto; max-width: 760px; padding: 16px; color: #1f2933; background: #fff;
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+h1 { font-size: 20px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 22px 0 6px; padding-top: 10px; border-top: 2px solid #e3e7ed; }
+h3 { font-size: 14px; margin: 14px 0 4px; }
+.stamp, .muted, small { color: #5f6b7a; }
+.private { font-size: 12px; color: #b45309; }
+table.figures { border-collapse: collapse; width: 100%; }
+table.figures th, table.figures td { padding: 4px 6px; text-align: left;
+  border-bottom: 1px solid #e3e7ed; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.better { color: #15803d; font-weight: 600; }
+.worse { color: #b91c1c; font-weight: 600; }
+.same { color: #5f6b7a; }
+.no-email { color: #b45309; font-weight: 600; }
+ul { padding-left: 18px; }
+li { margin: 3px 0; overflow-wrap: anywhere; }
+"""

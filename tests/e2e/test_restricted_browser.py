@@ -1,0 +1,116 @@
+"""The restricted pages and the digest in real headless Chromium: comments hidden for a group
+under k, the at-risk count follows the filter, the CSV export holds what the filter shows,
+nothing scrolls sideways on a 390 px phone; screenshots at 1440 and 390 px."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard_fixture import MIN_GROUP_SIZE, TINY_WAVE
+from tests.e2e.conftest import SCREENSHOTS, LoadedPage
+
+pytestmark = pytest.mark.e2e
+
+LIDERANCA = "Liderança & Growth"
+ENGINEERING = "Engineering Mentoring"
+PAGES = ["restricted/at_risk", "restricted/comments", "digest/latest"]
+
+
+@pytest.fixture
+def open_at(visit, dashboard_site: str):
+    """`open_at(name, width=1440)`: a page of the site, downloads allowed (the CSV export)."""
+    return functools.partial(visit, dashboard_site, accept_downloads=True)
+
+
+def _assert_clean(loaded: LoadedPage) -> None:
+    assert loaded.page_errors == []
+    assert loaded.console_errors == []
+    assert loaded.external_requests == []
+
+
+def _visible_rows(page, section: str) -> int:
+    return page.locator(f"#{section} tbody tr:not([hidden])").count()
+
+
+def test_comments_are_hidden_for_a_group_under_k(open_at):
+    loaded = open_at("restricted/comments")
+    page = loaded.page
+    page.select_option('select[data-dim="program"]', label=LIDERANCA)
+    page.select_option('select[data-dim="survey_id"]', label=TINY_WAVE)
+
+    groups = page.locator(".comment-group:not([hidden])")
+    assert groups.count() == 2
+    assert groups.filter(has_text=f"fewer than {MIN_GROUP_SIZE} respondents").count() == 2
+    assert groups.locator("li").count() == 0
+
+    page.select_option('select[data-dim="survey_id"]', label="pulse-2026-03")
+    page.select_option('select[data-dim="role"]', label="mentees")
+    assert page.locator(".comment-group:not([hidden])").count() == 1
+    comments = page.locator(".comment-group:not([hidden]) li")
+    assert comments.count() > 0
+    assert "[name]" in " ".join(comments.all_inner_texts())
+    _assert_clean(loaded)
+    page.screenshot(path=str(SCREENSHOTS / "restricted_comments_filtered.png"), full_page=True)
+
+
+def test_at_risk_count_follows_the_filter_and_the_export_holds_what_it_shows(open_at):
+    loaded = open_at("restricted/at_risk")
+    page = loaded.page
+    count = page.locator('[data-count-of="pairs"]')
+    total = _visible_rows(page, "pairs")
+    assert count.inner_text() == f"All {total} pairs"
+
+    page.select_option('select[data-dim="program"]', label=ENGINEERING)
+    shown = _visible_rows(page, "pairs")
+    assert 0 < shown < total
+    assert count.inner_text() == f"{shown} of {total} pairs"
+
+    with page.expect_download() as download_info:
+        page.locator('button[data-export="pairs"]').click()
+    download = download_info.value
+    assert download.suggested_filename == "at-risk-pairs.csv"
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == shown
+    assert {row["Program"] for row in rows} == {ENGINEERING}
+    assert all(row["Mentor"] and row["Mentee"] for row in rows)
+    # In the order shown; a missing e-mail is an empty cell where the page shows the flag.
+    cells = page.locator("#pairs tbody tr:not([hidden]) td:first-child").all_inner_texts()
+    assert all(row["Mentor"] in cell for row, cell in zip(rows, cells, strict=True))
+    flagged = page.locator("#pairs tbody tr:not([hidden]) .no-email").count()
+    empty = sum((row["Mentor e-mail"] == "") + (row["Mentee e-mail"] == "") for row in rows)
+    assert empty == flagged
+
+    page.select_option('select[data-dim="program"]', label="All programs")
+    assert count.inner_text() == f"All {total} pairs"
+    _assert_clean(loaded)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_sideways_scroll_on_a_phone_and_screenshots_at_both_widths(open_at, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    stem = name.replace("/", "_")
+    for width in (1440, 390):
+        loaded = open_at(name, width)
+        page = loaded.page
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"
+        _assert_clean(loaded)
+        page.screenshot(path=str(SCREENSHOTS / f"{stem}_{width}.png"), full_page=True)
+
+
+def test_the_at_risk_table_keeps_its_first_column_when_it_scrolls_on_a_phone(open_at):
+    page = open_at("restricted/at_risk", 390).page
+    wrap = page.locator("#pairs .table-wrap")
+    assert wrap.evaluate("(el) => el.scrollWidth > el.clientWidth")  # the table scrolls...
+    wrap.evaluate("(el) => { el.scrollLeft = 400; }")
+    first = page.locator("#pairs tbody tr td:first-child").first.bounding_box()
+    box = wrap.bounding_box()
+    assert abs(first["x"] - box["x"]) <= 2  # ...and the names stay in view

@@ -1,0 +1,297 @@
+"""The restricted pages (at-risk, comments) and the weekly digest, built from the fixture into a
+real directory: modes on disk, what they show, what the public pages never show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import stat
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.settings import SettingsError, load_settings
+from dashboards import digest
+from dashboards.build import build_site
+from dashboards.page import Context
+from tests.dashboard_fixture import (
+    AS_OF,
+    BUILT_AT,
+    COMMENT_TEXTS,
+    MIN_GROUP_SIZE,
+    TINY_WAVE,
+    UNICODE_NAME,
+    create_fixture,
+)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory):
+    path = tmp_path_factory.mktemp("db") / "pipeline.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        create_fixture(connection)
+        yield connection
+
+
+def _build(con, out_dir: Path, as_of: dt.date = AS_OF):
+    return build_site(con, out_dir, as_of=as_of, built_at=BUILT_AT, min_group_size=MIN_GROUP_SIZE)
+
+
+@pytest.fixture(scope="module")
+def built(con, tmp_path_factory: pytest.TempPathFactory):
+    out_dir = tmp_path_factory.mktemp("site")
+    # An older build left the at-risk page public and a restricted folder open to all.
+    (out_dir / "at_risk.html").write_text("names")
+    (out_dir / "restricted").mkdir(mode=0o755)
+    (out_dir / "restricted").chmod(0o755)
+    # A killed build left its temporary pages (write_atomic's names) behind.
+    (out_dir / ".overview.html.k1ll3d.tmp").write_text("half a page")
+    (out_dir / "restricted" / ".at_risk.html.k1ll3d.tmp").write_text("names")
+    return out_dir, _build(con, out_dir)
+
+
+@pytest.fixture(scope="module")
+def site(built) -> Path:
+    return built[0]
+
+
+def _text(path: Path) -> str:
+    """The page's visible text, tags dropped and entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", path.read_text()))
+
+
+def test_restricted_outputs_are_private_on_disk_and_public_pages_are_not(built):
+    tmp_path, paths = built[0], built[1].paths
+
+    assert not (tmp_path / "at_risk.html").exists()
+    for folder in ("restricted", "digest"):
+        assert _mode(tmp_path / folder) == 0o700, folder
+        files = list((tmp_path / folder).iterdir())
+        assert files and all(_mode(f) == 0o600 for f in files), folder
+    assert {p.relative_to(tmp_path).as_posix() for p in paths} >= {
+        "restricted/at_risk.html",
+        "restricted/comments.html",
+        f"digest/digest-{AS_OF.isoformat()}.html",
+        "digest/latest.html",
+        f"digest/state-{AS_OF.isoformat()}.json",
+    }
+    public = [p for p in paths if p.parent == tmp_path]
+    assert public and all(_mode(p) == 0o644 for p in public)
+
+
+def test_temporary_pages_of_a_killed_build_are_removed(site):
+    assert list(site.rglob(".*.tmp")) == []
+    assert (site / "overview.html").exists() and (site / "restricted" / "at_risk.html").exists()
+
+
+def test_public_pages_show_no_comment_names_or_emails(con, site):
+    emails = [
+        e
+        for (e,) in con.execute("SELECT email FROM restricted.participant_identity").fetchall()
+        if e
+    ]
+    texts = [t.split("{")[0].strip() for t in COMMENT_TEXTS if len(t.split("{")[0].strip()) > 8]
+    for page in site.glob("*.html"):
+        content = page.read_text()
+        assert html.escape(UNICODE_NAME) not in content, page.name
+        assert not any(email in content for email in emails), page.name
+        assert not any(html.escape(text) in content for text in texts), page.name
+
+
+def test_links_between_public_and_restricted_pages_resolve(site):
+    for page in [*site.glob("*.html"), *(site / "restricted").glob("*.html")]:
+        for href in re.findall(r'(?:href|src)="([^":#?]+)[#?"]', page.read_text()):
+            assert (page.parent / href).resolve().exists(), (page, href)
+    assert 'href="restricted/comments.html"' in (site / "index.html").read_text()
+    assert 'href="../overview.html"' in (site / "restricted" / "at_risk.html").read_text()
+
+
+# --- comments -----------------------------------------------------------------------------
+
+
+def test_comments_hidden_for_a_group_under_k_and_shown_masked_for_the_others(con, site):
+    page = (site / "restricted" / "comments.html").read_text()
+    groups = re.findall(
+        r'<div class="comment-group" data-filter="rows" data-program="[^"]*" '
+        r'data-survey_id="([^"]*)" data-role="([^"]*)">(.*?)</div>',
+        page,
+        flags=re.S,
+    )
+    tiny = [body for wave, _, body in groups if wave == TINY_WAVE]
+    assert len(tiny) == 2  # mentors and mentees of a three-pair cohort
+    assert all(f"fewer than {MIN_GROUP_SIZE} respondents" in body for body in tiny)
+    assert all("<li>" not in body for body in tiny)
+
+    shown = [body for wave, _, body in groups if wave != TINY_WAVE]
+    comments = [html.unescape(c) for body in shown for c in re.findall(r"<li>(.*?)</li>", body)]
+    assert len(comments) > 50
+    # Masked: no roster name part (three letters or more) and no e-mail address is left.
+    parts = {
+        part.lower()
+        for (name,) in con.execute(
+            "SELECT full_name FROM restricted.participant_identity"
+        ).fetchall()
+        for part in re.findall(r"[^\W\d_]{3,}", name)
+    }
+    words = {w.lower() for c in comments for w in re.findall(r"[^\W\d_]+", c)}
+    assert not words & parts
+    assert not any("@" in c for c in comments)
+    assert any("[name]" in c for c in comments) and any("[e-mail]" in c for c in comments)
+    assert "A second line, kept as written." in page
+    # Unattributed: no match id or respondent key reaches the page.
+    assert not re.search(r"M\d{5}", page)
+
+
+def test_comment_counts_and_order_are_stable_per_build_and_random_within(con, site, tmp_path):
+    _build(con, tmp_path)
+    pages = [(folder / "restricted" / "comments.html").read_text() for folder in (site, tmp_path)]
+    assert pages[0] == pages[1]
+
+    first_group = pages[0].split('class="comment-group"')[1]
+    order = [_text_of(item) for item in re.findall(r"<li>(.*?)</li>", first_group)]
+    assert len(order) > 10 and order != sorted(order)
+
+    (respondents, comments) = con.execute(
+        """SELECT count(DISTINCT respondent_key),
+               count(*) FILTER (WHERE trim(coalesce(comment, '')) <> '')
+           FROM core.survey_responses r JOIN staging.responses s USING (response_id)
+           JOIN marts.match_cadence m ON m.match_id = r.match_id
+           WHERE m.program = 'Engineering Mentoring' AND r.survey_id = 'pulse-2026-03'
+               AND r.role = 'mentee'"""
+    ).fetchone()
+    assert f"{respondents} respondents, {comments} comments" in pages[0]
+
+
+def _text_of(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+# --- at-risk page -------------------------------------------------------------------------
+
+
+def test_at_risk_page_flags_missing_emails_links_the_others_and_exports_raw_values(con, site):
+    page = (site / "restricted" / "at_risk.html").read_text()
+    pairs = page.split('id="pairs"')[1].split("</section>")[0]
+    missing, people = con.execute(
+        """SELECT count(*) FILTER (WHERE nullif(trim(i.email), '') IS NULL), count(*)
+           FROM marts.at_risk_matches a, unnest([a.mentor_key, a.mentee_key]) AS k(key)
+           LEFT JOIN restricted.participant_identity i ON i.participant_key = k.key"""
+    ).fetchone()
+    assert missing > 0
+    assert pairs.count('class="no-email"') == missing
+    assert pairs.count('href="mailto:') == people - missing
+    assert f"{missing} people have no e-mail on the roster" in pairs
+
+    rows = re.findall(r'<tr data-filter="rows"[^>]* data-csv="([^"]*)"', pairs)
+    at_risk = con.execute("SELECT count(*) FROM marts.at_risk_matches").fetchone()[0]
+    assert len(rows) == at_risk
+    first = json.loads(html.unescape(rows[0]))
+    header = json.loads(html.unescape(re.search(r'data-header="([^"]*)"', pairs).group(1)))
+    assert len(first) == len(header) and header[2] == "Mentor" and header[-1] == "Match"
+    assert re.fullmatch(r"M\d{5}", first[-1])
+
+
+def test_overdue_goals_are_those_of_active_pairs_with_names(con, site):
+    page = (site / "restricted" / "at_risk.html").read_text()
+    overdue = page.split('id="overdue"')[1].split("</section>")[0]
+    listed = {json.loads(html.unescape(c))[-1] for c in re.findall(r'data-csv="([^"]*)"', overdue)}
+    expected = {
+        goal
+        for (goal,) in con.execute(
+            """SELECT goal_id FROM marts.goal_status JOIN marts.match_cadence USING (match_id)
+               WHERE is_overdue AND is_active"""
+        ).fetchall()
+    }
+    ended = {
+        goal
+        for (goal,) in con.execute(
+            """SELECT goal_id FROM marts.goal_status JOIN marts.match_cadence USING (match_id)
+               WHERE is_overdue AND NOT is_active"""
+        ).fetchall()
+    }
+    assert ended, "the fixture should have overdue goals of ended pairs"
+    assert listed == expected
+    assert 'class="person"' in overdue
+
+
+# --- digest -------------------------------------------------------------------------------
+
+
+def test_digest_lists_what_is_new_since_the_digest_a_week_before(con, tmp_path):
+    risky = con.execute(
+        "SELECT match_id, program FROM marts.at_risk_matches ORDER BY match_id LIMIT 1"
+    ).fetchone()
+    con.execute(
+        "CREATE TEMP TABLE held AS SELECT * FROM marts.at_risk_matches WHERE match_id = ?",
+        [risky[0]],
+    )
+    con.execute("DELETE FROM marts.at_risk_matches WHERE match_id = ?", [risky[0]])
+    week_ago = AS_OF - dt.timedelta(days=7)
+    try:  # the digest of a week ago saw one pair fewer at risk
+        ctx = Context(con=con, as_of=week_ago, built_at=BUILT_AT, min_group_size=MIN_GROUP_SIZE)
+        state = digest.compose(ctx, tmp_path / "digest").state
+        (tmp_path / "digest").mkdir()
+        (tmp_path / "digest" / f"state-{week_ago}.json").write_text(json.dumps(state, default=str))
+    finally:
+        con.execute("INSERT INTO marts.at_risk_matches SELECT * FROM held")
+        con.execute("DROP TABLE held")
+    weekly = _build(con, tmp_path).digest
+
+    assert weekly.compared_with == week_ago
+    program = next(p for p in weekly.programs if p.program == risky[1])
+    assert [row["match_id"] for row in program.new_at_risk] == [risky[0]]
+    assert all(not p.new_at_risk for p in weekly.programs if p.program != risky[1])
+    assert all(not p.new_overdue for p in weekly.programs)
+    assert program.figures["at_risk_pairs"] == program.previous["at_risk_pairs"] + 1
+
+    page = (tmp_path / "digest" / "latest.html").read_text()
+    assert page == (tmp_path / "digest" / f"digest-{AS_OF.isoformat()}.html").read_text()
+    assert f"Changes since the digest of <strong>{week_ago.isoformat()}</strong>" in page
+    assert "▲ +1" in page and "worse" in page
+    assert html.escape(program.new_at_risk[0]["mentor_name"]) in page
+    assert "<script" not in page and "src=" not in page  # self-contained, nothing loaded
+
+
+def test_previous_state_is_the_newest_a_week_old_else_the_oldest_before(tmp_path):
+    def save(day: dt.date) -> None:
+        (tmp_path / f"state-{day.isoformat()}.json").write_text(
+            json.dumps({"as_of": day.isoformat()})
+        )
+
+    assert digest.previous_state(tmp_path, AS_OF) is None
+    save(AS_OF)  # the digest of D itself is never its own comparison
+    save(AS_OF - dt.timedelta(days=2))
+    save(AS_OF - dt.timedelta(days=5))
+    assert digest.previous_state(tmp_path, AS_OF)["as_of"] == "2026-03-10"
+    save(AS_OF - dt.timedelta(days=7))
+    save(AS_OF - dt.timedelta(days=9))
+    assert digest.previous_state(tmp_path, AS_OF)["as_of"] == "2026-03-08"
+
+
+def test_digest_settings_parse_recipients_per_program_and_name_bad_values():
+    settings = load_settings(
+        {
+            "MENTORPULSE_SMTP_HOST": "127.0.0.1",
+            "MENTORPULSE_SMTP_FROM": "pulse@example.org",
+            "MENTORPULSE_SMTP_STARTTLS": "yes",
+            "MENTORPULSE_SMTP_PASSWORD": "s3cret",
+            "MENTORPULSE_DIGEST_RECIPIENTS": "Liderança & Growth=a@x.org, b@x.org ;*=c@x.org;",
+        }
+    )
+    assert settings.digest_recipients == (
+        ("Liderança & Growth", ("a@x.org", "b@x.org")),
+        ("*", ("c@x.org",)),
+    )
+    assert settings.smtp_starttls and settings.smtp_port == 25
+    assert "s3cret" not in repr(settings)
+    with pytest.raises(SettingsError, match="MENTORPULSE_DIGEST_RECIPIENTS: 'Engineering'"):
+        load_settings({"MENTORPULSE_DIGEST_RECIPIENTS": "Engineering"})
+    with pytest.raises(SettingsError, match="MENTORPULSE_SMTP_FROM"):
+        load_settings({"MENTORPULSE_SMTP_HOST": "mail.example.org"})
