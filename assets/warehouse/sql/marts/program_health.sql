@@ -76,34 +76,15 @@ coverage AS (
     GROUP BY GROUPING SETS ((program, cohort), (program))
 ),
 
-known_invitations AS (
-    -- Same invitation and response rule as survey_response_rates: one invitation per
-    -- (survey, participant, match), responded when a kept response of that person exists for
-    -- that survey and match.
-    SELECT
-        mc.program,
-        mc.cohort,
-        i.sent_on,
-        EXISTS (
-            SELECT 1
-            FROM core.survey_responses AS r
-            WHERE r.survey_id = i.survey_id
-                AND r.respondent_key = i.participant_key
-                AND r.match_id = i.match_id
-        ) AS responded
-    FROM core.invitations AS i
-    JOIN marts.match_cadence AS mc USING (match_id)
-    QUALIFY row_number() OVER (
-        PARTITION BY i.survey_id, i.participant_key, i.match_id ORDER BY i.sent_at, i.role
-    ) = 1
-),
+-- @include answered_invitations
+,
 
 engagement AS (
     SELECT
         program,
         CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
         count(*) FILTER (WHERE responded) / count(*) AS response_rate_90d
-    FROM known_invitations
+    FROM answered_invitations
     CROSS JOIN run
     WHERE sent_on > run.as_of - 90 AND sent_on <= run.as_of
     GROUP BY GROUPING SETS ((program, cohort), (program))

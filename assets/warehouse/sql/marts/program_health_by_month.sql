@@ -197,25 +197,8 @@ satisfaction AS (
     FROM disclosure_cells
 ),
 
-known_invitations AS (
-    -- The invitation and response rule of program_health and survey_response_rates.
-    SELECT
-        mc.program,
-        mc.cohort,
-        i.sent_on,
-        EXISTS (
-            SELECT 1
-            FROM core.survey_responses AS r
-            WHERE r.survey_id = i.survey_id
-                AND r.respondent_key = i.participant_key
-                AND r.match_id = i.match_id
-        ) AS responded
-    FROM core.invitations AS i
-    JOIN marts.match_cadence AS mc USING (match_id)
-    QUALIFY row_number() OVER (
-        PARTITION BY i.survey_id, i.participant_key, i.match_id ORDER BY i.sent_at, i.role
-    ) = 1
-),
+-- @include answered_invitations
+,
 
 engagement AS (
     SELECT
@@ -223,7 +206,7 @@ engagement AS (
         CASE WHEN grouping(i.cohort) = 1 THEN '(all)' ELSE i.cohort END AS cohort,
         m.month_end,
         count(*) FILTER (WHERE i.responded) / count(*) AS response_rate_90d
-    FROM known_invitations AS i
+    FROM answered_invitations AS i
     JOIN program_health_months AS m
         ON m.program = i.program
         AND i.sent_on > m.evaluated_on - 90

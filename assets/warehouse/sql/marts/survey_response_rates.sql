@@ -1,31 +1,8 @@
 -- One row per (program, cohort, survey_id, role) with an invitation; cohort and role include
 -- the '(all)' rollups, computed from the invitations.
 CREATE OR REPLACE TABLE marts.survey_response_rates AS
-WITH known_invitations AS (
-    -- core already keeps one invitation per (survey, participant, match), the earliest; the
-    -- QUALIFY only restates that key so a duplicate can never count twice here.
-    SELECT i.survey_id, i.participant_key, i.match_id, i.role, mc.program, mc.cohort
-    FROM core.invitations AS i
-    JOIN marts.match_cadence AS mc USING (match_id)
-    QUALIFY row_number() OVER (
-        PARTITION BY i.survey_id, i.participant_key, i.match_id ORDER BY i.sent_at, i.role
-    ) = 1
-),
-
-answered_invitations AS (
-    -- Responded: a kept response exists for the same survey, person and match, whatever its
-    -- date or the role it gives. Responses without an invitation count nowhere here.
-    SELECT
-        i.*,
-        EXISTS (
-            SELECT 1
-            FROM core.survey_responses AS r
-            WHERE r.survey_id = i.survey_id
-                AND r.respondent_key = i.participant_key
-                AND r.match_id = i.match_id
-        ) AS responded
-    FROM known_invitations AS i
-)
+WITH
+-- @include answered_invitations
 
 SELECT
     program,
