@@ -3,14 +3,18 @@ publish, and e-mails the digest when SMTP settings are given (docs/digest.md).""
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from assets.publish import PUBLISHED_KEY
 from assets.resources import WarehouseResource
 from assets.settings import Settings
-from dashboards.build import DIGEST, Site, build_site
-from dashboards.mail import SendReport, SmtpSettings, send_digest
+
+if TYPE_CHECKING:  # the pages (Plotly) are imported by the step that builds them, not by the
+    # Definitions every run process, CLI command and code server loads
+    from dashboards.build import Site
+    from dashboards.mail import SendReport
 
 DASHBOARDS_KEY = dg.AssetKey(["dashboards", "pages"])
 
@@ -24,6 +28,8 @@ DASHBOARDS_KEY = dg.AssetKey(["dashboards", "pages"])
     kinds={"plotly", "html"},
 )
 def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from dashboards.build import DIGEST, build_site
+
     settings = warehouse.settings()
     with warehouse.connect() as con:
         site = build_site(
@@ -52,7 +58,9 @@ def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     )
 
 
-def _send(settings: Settings, site: Site, digest_dir: Path) -> SendReport:
+def _send(settings: Settings, site: "Site", digest_dir: Path) -> "SendReport":
+    from dashboards.mail import SendReport, SmtpSettings, send_digest
+
     if not settings.smtp_host:
         return SendReport(notes=["digest not e-mailed: MENTORPULSE_SMTP_HOST is not set"])
     smtp = SmtpSettings(

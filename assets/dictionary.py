@@ -17,6 +17,7 @@ from assets.settings import load_settings
 from assets.warehouse.early_warning import create_tables as create_risk_tables
 from assets.warehouse.pseudonyms import sync_participant_keys
 from assets.warehouse.sql_runner import all_sql_tables, bind_settings, run_sql_table
+from assets.warehouse.table_builds import ensure_state_table
 
 
 def empty_warehouse() -> duckdb.DuckDBPyConnection:
@@ -27,6 +28,7 @@ def empty_warehouse() -> duckdb.DuckDBPyConnection:
     for table in all_sql_tables():
         run_sql_table(con, table)
     create_risk_tables(con)  # the early warning's marts are filled by Python, not SQL
+    ensure_state_table(con)
     return con
 
 

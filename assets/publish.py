@@ -26,12 +26,14 @@ from assets.ingest.loader import ensure_tables
 from assets.ingest.validation import ident, literal
 from assets.resources import WarehouseResource
 from assets.settings import Settings
+from assets.warehouse.table_builds import ensure_state_table
 
 # Published whole: these tables and every table of the marts schema. Nothing else.
 PUBLISHED_TABLES = (
     "ingest.files",
     "ingest.quarantine",
     "ingest.publication",
+    "ingest.table_builds",
     "core.matches",
     "core.meetings",
     "core.goals",
@@ -39,7 +41,10 @@ PUBLISHED_TABLES = (
 )
 PUBLISHED_SCHEMAS = ("marts",)
 # Columns kept in a published table's shape but always published as NULL.
-WITHHELD_COLUMNS = {"ingest.quarantine": ("raw_text",)}
+WITHHELD_COLUMNS = {
+    "ingest.quarantine": ("raw_text",),
+    "ingest.table_builds": ("input_hash", "content_hash", "check_results"),
+}
 PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
 PARQUET_PREFIX = "parquet-"
 VERSION_KEY = "mentorpulse_version"  # Parquet key-value metadata naming the set
@@ -81,6 +86,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> Published:
     warehouse.mkdir(parents=True, exist_ok=True)
     remove_leftovers(warehouse)
     ensure_tables(con)  # ingest.publication
+    ensure_state_table(con)  # ingest.table_builds
     started = dt.datetime.now(dt.UTC)
     version = started.strftime("%Y%m%dT%H%M%S%fZ")
     tables = published_tables(con)
@@ -123,8 +129,17 @@ def _build_database(con, tables: list[tuple[str, str, str | None]], target: Path
         for schema, table, comment in tables:
             name = f"{ident(schema)}.{ident(table)}"
             withheld = WITHHELD_COLUMNS.get(f"{schema}.{table}", ())
+            types = dict(
+                con.execute(
+                    "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = "
+                    "current_database() AND schema_name = ? AND table_name = ?",
+                    [schema, table],
+                ).fetchall()
+            )
             replace = (
-                " REPLACE (" + ", ".join(f"NULL AS {ident(c)}" for c in withheld) + ")"
+                " REPLACE ("
+                + ", ".join(f"CAST(NULL AS {types[c]}) AS {ident(c)}" for c in withheld)
+                + ")"
                 if withheld
                 else ""
             )
@@ -215,6 +230,15 @@ def analyst_hint(settings: Settings) -> str:
     )
 
 
+def tables_not_current(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:
+    """(table, status, detail) of every table left with older content by a failure."""
+    ensure_state_table(con)
+    return con.execute(
+        "SELECT table_name, status, detail FROM ingest.table_builds WHERE NOT current "
+        "ORDER BY table_name"
+    ).fetchall()
+
+
 def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=PUBLISHED_KEY,
@@ -224,6 +248,15 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         "tables, and the marts; no personal data), swapped in atomically, and the marts as one "
         "Parquet set, warehouse/parquet-<version>/.",
         kinds={"duckdb", "parquet"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                "tables_current",
+                asset=PUBLISHED_KEY,
+                description="Every published table is current for the run's as-of date: none "
+                "kept older content because its build, a blocking check or a table it reads "
+                "failed (ingest.table_builds says which and why).",
+            )
+        ],
     )
     def published_warehouse(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -231,6 +264,7 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         settings = warehouse.settings()
         with warehouse.connect() as con:
             result = publish(con, settings)
+            behind = tables_not_current(con)
         context.log.info(analyst_hint(settings))
         return dg.MaterializeResult(
             metadata={
@@ -240,7 +274,20 @@ def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 "parquet_files": result.parquet_files,
                 "parquet_version": result.version,
                 "as_of": settings.as_of.isoformat(),
-            }
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="tables_current",
+                    passed=not behind,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={
+                        "tables_not_current": ", ".join(t for t, _, _ in behind) or "none",
+                        "why": dg.MetadataValue.md(
+                            "\n".join(f"- {d or f'{t}: {s}'}" for t, s, d in behind) or "-"
+                        ),
+                    },
+                )
+            ],
         )
 
     return published_warehouse

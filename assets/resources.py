@@ -35,7 +35,7 @@ from assets.settings import (
 from assets.warehouse.sql_runner import bind_settings
 
 LOCK_WAIT_SECONDS = 600
-WORKING_DB_MEMORY_LIMIT = "2GB"
+WORKING_DB_MEMORY_LIMIT = "1GB"
 _LOCK_MESSAGE = "Could not set lock"
 
 PARAMETER_TAG_PREFIX = "mentorpulse/"
@@ -69,6 +69,8 @@ def open_working_db(settings: Settings, wait_seconds: float = LOCK_WAIT_SECONDS)
     try:
         settings.working_db_path.chmod(0o600)
         # Leave most of the machine to everything else: DuckDB spills to disk beyond this.
+        # 1 GB keeps a large (50,000-match) run near 2.2 GB of RSS, against 2.6 GB at 2 GB
+        # (docs/performance.md).
         con.execute("SET memory_limit = ?", [WORKING_DB_MEMORY_LIMIT])
         # Checkpoint less often than every 16 MB of WAL: each one rewrites the growing file,
         # which made ingest of many files a fifth slower. Closing checkpoints anyway.

@@ -43,6 +43,7 @@ class Settings:
     pseudonym_key_override: str | None = None
     freshness_days: int = 7
     lock_wait_seconds: int = 1800
+    ingest_batch_records: int = 200_000  # records per ingest transaction: bounds its memory
     # The weekly digest's e-mail (docs/digest.md): no host, no e-mail.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -204,6 +205,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         pseudonym_key_override=env.get(ENV_PREFIX + "PSEUDONYM_KEY") or None,
         freshness_days=_int(env, "FRESHNESS_DAYS", 7, 1),
         lock_wait_seconds=_int(env, "LOCK_WAIT_SECONDS", 1800, 0),
+        ingest_batch_records=_int(env, "INGEST_BATCH_RECORDS", 200_000, 1),
         **_smtp(env),
     )
 

@@ -76,6 +76,17 @@ class Context:
             days=self.run["freshness_days"],
         )
 
+    @cached_property
+    def tables_not_current(self) -> list[Row]:
+        """Tables a failure left with older content (ingest.table_builds), oldest first."""
+        if not table_exists(self.con, "ingest.table_builds"):
+            return []
+        return fetch(
+            self.con,
+            "SELECT table_name, status, content_as_of FROM ingest.table_builds "
+            "WHERE NOT current AND table_name LIKE 'marts.%' ORDER BY content_as_of, table_name",
+        )
+
     @property
     def days_behind(self) -> int:
         """How many days the as-of date D lies before the day the pages were built."""
@@ -174,7 +185,7 @@ def render_page(
 <p class="lede">{lede}</p>
 <p class="stamp">data as of <strong>{ctx.as_of.isoformat()}</strong> · built at {timestamp(ctx.built_at)}{_behind(ctx)}</p>
 </header>
-{stale_banner(ctx, root)}
+{stale_banner(ctx, root)}{behind_banner(ctx)}
 {filters}
 <main>
 {sections}
@@ -210,6 +221,23 @@ def stale_banner(ctx: Context, root: str = "") -> str:
         f'<div class="banner stale" role="alert"><strong>Some data is older than {fmt.days(days)}'
         f"</strong> (the freshness setting): {items}. Figures that rest on it may be out of date; "
         f'see <a href="{root}data_quality.html#freshness">Data quality</a>.</div>'
+    )
+
+
+def behind_banner(ctx: Context) -> str:
+    """A warning on every page when a mart could not be brought up to date in the last run."""
+    rows = ctx.tables_not_current
+    if not rows:
+        return ""
+    items = "; ".join(
+        f"{esc(row['table_name'])}: "
+        + (f"as of {row['content_as_of'].isoformat()}" if row["content_as_of"] else "not built yet")
+        for row in rows
+    )
+    return (
+        '<div class="banner stale" role="alert"><strong>Some figures could not be updated '
+        f"in the last run</strong> and are shown as they were: {items}. The run's log, and "
+        "ingest.table_builds in the warehouse, say why.</div>"
     )
 
 

@@ -107,7 +107,7 @@ def _instance(settings):
 
 def _report(settings, run_id: str, failed: list[str], warned: list[str]) -> None:
     from assets.ingest.loader import ensure_tables
-    from assets.publish import analyst_hint
+    from assets.publish import analyst_hint, tables_not_current
     from assets.resources import open_working_db
 
     with open_working_db(settings) as con:
@@ -131,6 +131,7 @@ def _report(settings, run_id: str, failed: list[str], warned: list[str]) -> None
             ") WHERE n = 1 AND status = 'rejected' AND run_id IS DISTINCT FROM ? ORDER BY path",
             [run_id],
         ).fetchall()
+        behind = tables_not_current(con)
     print(f"\nAs of {settings.as_of} ({settings.timezone}); data root {settings.data_dir}")
     if files:
         _print_files(files)
@@ -148,7 +149,11 @@ def _report(settings, run_id: str, failed: list[str], warned: list[str]) -> None
         print("\nStill rejected from earlier runs (listed until fixed or removed from landing/):")
         for path, message in still_rejected:
             print(f"  {path:<48} {message}")
-    for label, checks in (("FAILED blocking checks", failed), ("Warnings", warned)):
+    if behind:
+        print("\nNot current — kept their previous content, and published as they were:")
+        for table, status, detail in behind:
+            print(f"  {table:<34} {status:<16} {detail or ''}")
+    for label, checks in (("FAILED checks", failed), ("Warnings", warned)):
         if checks:
             print(f"\n{label}: " + ", ".join(checks))
     print("\n" + analyst_hint(settings))
@@ -183,7 +188,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     load_settings()
     ok = run_pipeline()
     if not ok:
-        _print_err("\nThe run FAILED: see the messages above. Nothing wrong was published.")
+        _print_err(
+            "\nThe run FAILED: see the messages above. Nothing wrong was published: a table "
+            "that failed, and what reads it, kept its previous content (ingest.table_builds)."
+        )
     return 0 if ok else EXIT_FAILED
 
 

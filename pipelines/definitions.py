@@ -12,7 +12,7 @@ from assets.resources import WarehouseResource, parameter_tags, run_config_for
 from assets.settings import ENV_PREFIX, load_settings
 from assets.warehouse.assets import (
     CHECK_DEFINITIONS,
-    TABLE_ASSETS,
+    WAREHOUSE_TABLES,
     participant_keys,
     table_key,
 )
@@ -48,7 +48,7 @@ defs = dg.Definitions(
     assets=[
         *INGEST_ASSETS,
         participant_keys,
-        *TABLE_ASSETS,
+        WAREHOUSE_TABLES,
         early_warning,
         published_warehouse,
         dashboards,

@@ -31,7 +31,10 @@ from assets.run_lock import HOST_TAG, PID_TAG
 from assets.settings import load_settings
 from pipelines.jobs import refresh_all
 
-SENSOR_INTERVAL_SECONDS = 5
+# The daemon evaluates sensors in a loop of at least 5 s (fixed in Dagster); an interval below
+# it lets every loop evaluate the sensor. At 5 s, a tick that came a moment early was skipped
+# and the sensor waited a second loop (10 s).
+SENSOR_INTERVAL_SECONDS = 1
 DEAD_RUN_INTERVAL_SECONDS = 30
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 IN_PROGRESS = [

@@ -645,10 +645,9 @@ def _core(con: duckdb.DuckDBPyConnection) -> None:
     }  # fmt: skip
     for name, value in variables.items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
-    (by_month,) = [
-        t for t in all_sql_tables() if t.qualified_name == "marts.program_health_by_month"
-    ]
-    run_sql_table(con, by_month)
+    for table in all_sql_tables():  # the known matches (from core), then health by month
+        if table.qualified_name in ("core.known_matches", "marts.program_health_by_month"):
+            run_sql_table(con, table)
 
 
 def _restricted(con: duckdb.DuckDBPyConnection) -> None:

@@ -102,7 +102,8 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                     landing_source,
                     settings.landing_dir,
                     log=context.log.info,
-                    run_id=context.run_id,
+                    run_id=context.run.run_id,
+                    batch_records=settings.ingest_batch_records,
                 )
             ]
             outcome = ValidationOutcome.combined(

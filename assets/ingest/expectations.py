@@ -103,13 +103,29 @@ def suite_for(source: Source):
     return suite
 
 
+def _as_gx_sees_it(source: Source, frame: pl.DataFrame) -> pl.DataFrame:
+    """A list column whose only expectations are existence and non-null is handed to GX as
+    its text (as CSV writes it): the same outcome, and GX's pandas engine is about four times
+    slower on a frame holding lists (1.2 s per 300,000 rows and validation)."""
+    plain_lists = [
+        c.name
+        for c in source.columns
+        if c.type == "string_list"
+        and isinstance(frame.schema.get(c.name), pl.List)
+        and not (c.allowed or c.max_length is not None)
+        and c.minimum is None
+        and c.maximum is None
+    ]
+    return frame.with_columns(pl.col(plain_lists).list.join(";")) if plain_lists else frame
+
+
 def validate_batch(source: Source, frame: pl.DataFrame, label: str = "") -> ValidationOutcome:
     """Validate loaded rows (contract columns) against the source's suite; `label` (e.g. the
     file) is named in each failure."""
     if frame.height == 0:
         return ValidationOutcome(True, 0, 0, [])
     batch = _batch_definition(source.name).get_batch(
-        batch_parameters={"dataframe": frame.to_pandas()}
+        batch_parameters={"dataframe": _as_gx_sees_it(source, frame).to_pandas()}
     )
     result = batch.validate(suite_for(source), result_format="SUMMARY")
     failed = [

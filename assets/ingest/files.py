@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import errno
 import hashlib
-import itertools
+import io
 import os
 import stat
 import sys
@@ -207,27 +207,32 @@ class CsvRecords:
 
 def read_csv(text: str, header_rows: int = 1) -> CsvRecords:
     lines = text.split("\n")
-    reader = csv.reader(itertools.chain((line + "\n" for line in lines), [END_OF_FILE + "\n"]))
+    # Each line of `text` as the reader's input line (split on "\n" only), then the marker.
+    source = io.StringIO(text + "\n" + END_OF_FILE + "\n", newline="\n")
+    reader = csv.reader(source)
     # The csv module is the RFC 4180 parser (quoted fields may span lines); this loop only
     # records where each record starts and ends.
-    records, previous_end = [], 0  # every record before the marker: fields, lines
+    records, ends = [], []  # every record before the marker: fields; the line it ends on
     try:
         for fields in reader:
             if fields == [END_OF_FILE]:
                 break
-            records.append((fields, previous_end, reader.line_num))
-            previous_end = reader.line_num
+            records.append(fields)
+            ends.append(reader.line_num)
     except csv.Error as error:
         raise FileProblem(
             "file:bad_csv", f"CSV cannot be parsed: {error}", reader.line_num
         ) from None
-    headers = [fields for fields, _, _ in records[:header_rows]]
+    headers = records[:header_rows]
     starts, raws, rows = [], [], []
     cut_short = False
-    for fields, start, end in records[header_rows:]:
-        cut = bool(fields) and fields[-1].endswith(END_OF_FILE + "\n")
+    marker = END_OF_FILE + "\n"
+    for n in range(header_rows, len(records)):
+        fields = records[n]
+        start, end = ends[n - 1] if n else 0, ends[n]
+        cut = bool(fields) and fields[-1].endswith(marker)
         if cut:  # the reader reached the end of the file inside a quoted field
-            fields[-1] = fields[-1].removesuffix(END_OF_FILE + "\n")
+            fields[-1] = fields[-1].removesuffix(marker)
         if not _is_blank(fields):
             starts.append(start + 1)
             raws.append("\n".join(lines[start:end]).rstrip("\r\n"))
@@ -244,11 +249,11 @@ def _parse_csv(text: str) -> ParsedFile:
     starts, raws, rows = records.starts, records.raws, records.rows
     width = len(header)
     details = records.malformed_details(width)
-    columns = {
-        name: [fields[i] if not why else None for fields, why in zip(rows, details, strict=True)]
-        for i, name in enumerate(header)
-        if name
-    }
+    # A malformed record's fields are not read: its columns are NULL.
+    empty = [None] * width
+    aligned = [fields if not why else empty for fields, why in zip(rows, details, strict=True)]
+    by_column = list(zip(*aligned, strict=True)) if aligned else [()] * width
+    columns = {name: list(by_column[i]) for i, name in enumerate(header) if name}
     frame = pl.DataFrame(
         {
             "_line": starts,

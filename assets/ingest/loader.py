@@ -1,9 +1,11 @@
 """One generic, contract-driven loader for all six file kinds (and tools' exports, which an
 adapter first turns into the records of one of them).
 
-Per file, one transaction writes the staging rows (typed, with lineage), the quarantined
-records and the ingest.files row, so a crash mid-file leaves no trace and the next run loads
-the file whole. Validation and de-duplication are set-based SQL over the whole file.
+Files are loaded in batches (file-name order, bounded by a record and byte budget): per batch,
+one transaction writes the staging rows (typed, with lineage), the quarantined records and
+each file's ingest.files row, so a crash mid-batch leaves no trace and the next run loads its
+files whole. Python reads, hashes and parses each file; validation and de-duplication are
+set-based SQL over all the batch's records, each tagged with its file.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from assets.ingest.contract import SOURCES, Column, Source
 from assets.ingest.exports import read_export
@@ -77,14 +80,21 @@ class FileResult:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(INGEST_TABLES_SQL.read_text())
+    existing = set(
+        con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'staging'"
+        ).fetchall()
+    )
     for source in SOURCES.values():
         columns = [f"{ident(c.name)} {c.sql_type}" for c in source.columns]
         columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS]
         con.execute(f"CREATE TABLE IF NOT EXISTS staging.{source.name} ({', '.join(columns)})")
         for name, sql_type in LINEAGE_COLUMNS:  # lineage added since the table was made
-            con.execute(
-                f"ALTER TABLE staging.{source.name} ADD COLUMN IF NOT EXISTS {name} {sql_type}"
-            )
+            if (source.name, name) not in existing:
+                con.execute(
+                    f"ALTER TABLE staging.{source.name} ADD COLUMN IF NOT EXISTS {name} {sql_type}"
+                )
 
 
 # --- which files are new ----------------------------------------------------------------
@@ -105,28 +115,41 @@ def pending_files(con: duckdb.DuckDBPyConnection, landing_dir: Path, source: Sou
     ]
 
 
+# A batch of files is loaded in one transaction, by a few statements over all its records.
+# These budgets bound a batch's memory (its files' bytes, parsed records and working table)
+# whatever the number of files; a file larger than the budget is a batch of its own.
+BATCH_RECORDS = 200_000
+BATCH_BYTES = 64 * 1024 * 1024
+
+
 def ingest_source(
     con: duckdb.DuckDBPyConnection,
     source: Source,
     landing_dir: Path,
     log: Callable[[str], None] = print,
     run_id: str | None = None,
+    batch_records: int | None = None,
 ) -> list[FileResult]:
-    """Ingest every new file of one source, in file-name order, one transaction per file.
+    """Ingest every new file of one source, in file-name order, in batches: each batch of
+    files is one transaction, so a crash leaves no partial file (nor a partial batch).
 
-    `run_id` (the Dagster run's) is recorded on each ingest.files row: what this run did."""
+    `run_id` (the Dagster run's) is recorded on each ingest.files row: what this run did.
+    `batch_records` (MENTORPULSE_INGEST_BATCH_RECORDS) caps a batch's records."""
     ensure_tables(con)
     files = pending_files(con, landing_dir, source)
     results = []
-    for number, landed in enumerate(files, start=1):
-        result = ingest_file(con, landed, run_id)
-        if result is not None:
+    start = 0
+    while start < len(files):
+        batch, start = _in_transaction(
+            con,
+            functools.partial(
+                _ingest_batch, con, files, start, run_id, batch_records or BATCH_RECORDS
+            ),
+        )
+        for number, result in batch:
             results.append(result)
             log(f"[{source.name} {number}/{len(files)}] {result.summary()}")
     return results
-
-
-# --- one file ---------------------------------------------------------------------------
 
 
 def ingest_file(
@@ -134,14 +157,70 @@ def ingest_file(
 ) -> FileResult | None:
     """Ingest one file atomically; None when it is a file already ingested unchanged (or
     one removed since it was found: there is nothing to record)."""
+    batch, _ = _in_transaction(
+        con, functools.partial(_ingest_batch, con, [landed], 0, run_id, BATCH_RECORDS)
+    )
+    return batch[0][1] if batch else None
+
+
+def _in_transaction(con, work: Callable[[], object]):
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = work()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _ingest_batch(con, files: list[LandedFile], start: int, run_id: str | None, batch_records: int):
+    """Read files from `start` until the batch's budget is spent, load them together.
+
+    Returns ((number, result) of each file recorded, in file order; where the next batch
+    starts). Loads of one batch share a format (a source may mix CSV and JSONL files)."""
+    outcomes: list[tuple[int, FileResult | _Load]] = []
+    delivered: dict[str, str] = {}  # sha256 → path of a file of this batch that counts as ingested
+    records = size = 0
+    batch_format = None
+    position = start
+    while position < len(files) and records < batch_records and size < BATCH_BYTES:
+        landed = files[position]
+        if batch_format not in (None, landed.format):
+            break
+        position += 1
+        outcome = _prepare(con, landed, run_id, delivered)
+        if outcome is None:
+            continue
+        if isinstance(outcome, _Load):
+            batch_format = landed.format
+            if not outcome.missing:  # a file rejected whole never counts as ingested
+                delivered.setdefault(outcome.sha256, landed.relative_path)
+            records += outcome.parsed.frame.height
+            size += outcome.size
+        outcomes.append((position, outcome))
+    loads = [o for _, o in outcomes if isinstance(o, _Load)]
+    if loads:
+        _load_batch(con, loads)
+    return [
+        (
+            number,
+            outcome.record_file(con, outcome.result) if isinstance(outcome, _Load) else outcome,
+        )
+        for number, outcome in outcomes
+    ], position
+
+
+def _prepare(con, landed: LandedFile, run_id, delivered: dict[str, str]):
+    """Read and parse one file: None (nothing to record), a FileResult already recorded (the
+    file is rejected whole or a duplicate_file), or a _Load whose records wait for the batch."""
     try:
         _, mtime_ns = landed.stat_signature()
         data = landed.read_bytes()
     except FileNotFoundError:
         return None
     except FileProblem as problem:  # not a regular file: rejected unopened, no bytes, no hash
-        unread = _Load(landed, None, 0, mtime_ns, run_id)
-        return _in_transaction(con, functools.partial(unread.reject, con, problem))
+        return _Load(landed, None, 0, mtime_ns, run_id).reject(con, problem)
     digest = sha256_of(data)
     # A file rejected whole loaded nothing, so it never counts as ingested: the same bytes
     # under a new name (or after a fix of its mapping, once touched) are read again.
@@ -151,53 +230,40 @@ def ingest_file(
         [digest, landed.relative_path, landed.relative_path],
     ).fetchall()
     earlier = earlier[0] if earlier else None
+    if earlier is None and digest in delivered:  # an earlier file of this batch
+        earlier = (delivered[digest], digest)
     if earlier == (landed.relative_path, digest):
         _touch_mtime(con, landed, digest, mtime_ns)
         return None
-
     load = _Load(landed, digest, len(data), mtime_ns, run_id)
-
-    def ingest() -> FileResult:
-        if earlier is not None and earlier[0] == landed.relative_path:
-            return load.reject(
-                con,
-                FileProblem(
-                    "file:changed_after_ingest",
-                    "the file's bytes changed after it was ingested; landed files are "
-                    "immutable — land new content under a new name",
-                ),
-            )
-        if earlier is not None:
-            return load.record_file(
-                con,
-                FileResult(
-                    landed.relative_path,
-                    landed.source.name,
-                    "duplicate_file",
-                    message=f"same bytes as {earlier[0]}, already ingested: nothing loaded",
-                ),
-            )
-        try:
-            if landed.source.adapter:
-                parsed = read_export(con, landed, data)
-            else:
-                parsed = parse(landed, decode(data))
-        except FileProblem as problem:
-            return load.reject(con, problem)
-        return load.load(con, parsed)
-
-    return _in_transaction(con, ingest)
-
-
-def _in_transaction(con, work: Callable[[], FileResult]) -> FileResult:
-    con.execute("BEGIN TRANSACTION")
+    if earlier is not None and earlier[0] == landed.relative_path:
+        return load.reject(
+            con,
+            FileProblem(
+                "file:changed_after_ingest",
+                "the file's bytes changed after it was ingested; landed files are "
+                "immutable — land new content under a new name",
+            ),
+        )
+    if earlier is not None:
+        return load.record_file(
+            con,
+            FileResult(
+                landed.relative_path,
+                landed.source.name,
+                "duplicate_file",
+                message=f"same bytes as {earlier[0]}, already ingested: nothing loaded",
+            ),
+        )
     try:
-        result = work()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return result
+        if landed.source.adapter:
+            load.parsed = read_export(con, landed, data)
+        else:
+            load.parsed = parse(landed, decode(data))
+    except FileProblem as problem:
+        return load.reject(con, problem)
+    load.check_header()
+    return load
 
 
 def _touch_mtime(con, landed: LandedFile, digest: str, mtime_ns: int) -> None:
@@ -217,11 +283,28 @@ class _Load:
     run_id: str | None = None
     load_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    parsed: ParsedFile | None = None
+    missing: list[str] = field(default_factory=list)  # required columns the CSV header lacks
     unknown_fields: list[str] = field(default_factory=list)  # known once the file is parsed
+    result: FileResult | None = None  # set by the batch's load
 
     @property
     def source(self) -> Source:
         return self.landed.source
+
+    @property
+    def is_csv(self) -> bool:
+        return self.landed.format != "jsonl"
+
+    def check_header(self) -> None:
+        """Header-level facts of a parsed file: a CSV header's missing and unknown columns
+        (a JSON record lacking a field is one bad record; its unknown keys come from SQL)."""
+        if self.is_csv:
+            header = self.parsed.header
+            self.missing = [c.name for c in self.source.required_columns if c.name not in header]
+            self.unknown_fields = [
+                name for name in header if name and name not in _names(self.source)
+            ] + list(self.parsed.unmapped)
 
     def record_file(self, con, result: FileResult) -> FileResult:
         result.load_id = self.load_id
@@ -268,67 +351,22 @@ class _Load:
             FileResult(self.landed.relative_path, self.source.name, "rejected", message=message),
         )
 
-    def load(self, con, parsed: ParsedFile) -> FileResult:
-        # _record tells records apart (the occurrences of one calendar series share a line)
-        con.register("frame", parsed.frame.with_row_index("_record"))
-        is_csv = self.landed.format != "jsonl"
-        # Only a CSV header can lack a column; a JSON record lacking a field is one bad record.
-        missing = [
-            c.name for c in self.source.required_columns if is_csv and c.name not in parsed.header
-        ]
-        if is_csv:
-            self.unknown_fields = [
-                name for name in parsed.header if name and name not in _names(self.source)
-            ] + list(parsed.unmapped)
-            extraction = _csv_extraction(self.source, parsed.header)
-        else:
-            extraction = _json_extraction(self.source)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {_validated(self.source, extraction)}")
-        if not is_csv:
-            self.unknown_fields = _json_unknown_fields(con, self.source)
-        if missing:
-            # The file lacks a required column: every record is quarantined under that rule.
-            con.execute(
-                "UPDATE _batch SET _reason = ?, _detail = ?",
-                [
-                    f"schema:missing_column:{missing[0]}",
-                    "the header lacks required column(s): " + ", ".join(missing),
-                ],
+    def finish(self, counts: dict[str, int], reasons: Counter, displaced: int = 0) -> None:
+        missing = self.missing
+        note = self.parsed.note
+        if displaced:
+            note = "; ".join(
+                filter(
+                    None,
+                    [
+                        note,
+                        f"{displaced} record(s) took the place of other content loaded "
+                        "before from a file later in file-name order (quarantined there as "
+                        "conflicting_duplicate)",
+                    ],
+                )
             )
-        if "_export_reason" in parsed.frame.columns:
-            con.execute(
-                "UPDATE _batch SET _reason = f._export_reason, _detail = f._export_detail "
-                "FROM frame AS f WHERE _batch._record = f._record AND f._export_reason IS NOT NULL"
-            )
-        self._classify_duplicates(con)
-        con.execute(self._staging_insert())
-        # The record's text stays in the restricted schema (`mentorpulse quarantine show`);
-        # ingest.quarantine, which is published, never holds it.
-        con.execute(
-            "INSERT INTO ingest.quarantine "
-            "SELECT ?, ?, _line, NULL, _reason, _detail, ?, ? FROM _batch "
-            "WHERE _reason IS NOT NULL ORDER BY _line",
-            [self.source.name, self.landed.relative_path, self.at, self.load_id],
-        )
-        con.execute(
-            "INSERT INTO restricted.quarantine_raw "
-            "SELECT ?, _line, any_value(_raw ORDER BY _record) FROM _batch "
-            "WHERE _reason IS NOT NULL GROUP BY _line ORDER BY _line",
-            [self.load_id],
-        )
-        counts = dict(
-            con.execute(
-                "SELECT coalesce(_outcome, 'quarantined'), count(*) FROM _batch GROUP BY ALL"
-            ).fetchall()
-        )
-        reasons = Counter(
-            dict(
-                con.execute(
-                    "SELECT _reason, count(*) FROM _batch WHERE _reason IS NOT NULL GROUP BY ALL"
-                ).fetchall()
-            )
-        )
-        result = FileResult(
+        self.result = FileResult(
             self.landed.relative_path,
             self.source.name,
             "rejected" if missing else "loaded",
@@ -341,78 +379,248 @@ class _Load:
                 f"rejected by rule schema:missing_column:{missing[0]}: header lacks "
                 + ", ".join(missing)
                 if missing
-                else parsed.note
+                else note
             ),
         )
-        return self.record_file(con, result)
 
-    def _classify_duplicates(self, con) -> None:
-        """Set `_outcome` (load / duplicate) on valid records; conflicts become quarantined.
 
-        A record whose key was loaded before (or appears earlier in this file) is an exact
-        duplicate when its content hash matches, a conflicting_duplicate otherwise.
-        """
-        source = self.source
-        con.execute("ALTER TABLE _batch ADD COLUMN _outcome VARCHAR")
-        if source.duplicates == "replace":
-            con.execute("UPDATE _batch SET _outcome = 'load' WHERE _reason IS NULL")
-            return
-        keys = ", ".join(ident(k + "__value") for k in source.key)
-        join = " AND ".join(f"s.{ident(k)} = r.{ident(k + '__value')}" for k in source.key)
+# --- a batch of files, set-based ----------------------------------------------------------
+
+
+def _load_batch(con, loads: list[_Load]) -> None:
+    """Validate, de-duplicate and write the records of all the batch's files at once.
+
+    Each record keeps its file (`_file`, the file's place in the batch) and `_record` (its
+    place in the batch: by file, then by record), so the first delivery of a key wins as if
+    the files were loaded one by one."""
+    source = loads[0].source
+    is_csv = loads[0].is_csv
+    frame = pl.concat(
+        [load.parsed.frame.with_columns(_file=pl.lit(n, pl.Int64)) for n, load in enumerate(loads)],
+        how="diagonal_relaxed",
+    ).with_row_index("_record")
+    for load in loads:  # the batch's frame holds the records now: free each file's copy
+        load.parsed = replace(load.parsed, frame=pl.DataFrame())
+    con.register("frame", frame)
+    con.register(
+        "_batch_files",
+        pl.DataFrame(
+            {
+                "_file": range(len(loads)),
+                "path": [load.landed.relative_path for load in loads],
+                "file_name": [load.landed.path.name for load in loads],
+                "sha256": [load.sha256 for load in loads],
+                "load_id": [load.load_id for load in loads],
+                "at": [load.at for load in loads],
+                # A file whose header lacks a required column: every record is quarantined.
+                "missing_reason": [
+                    f"schema:missing_column:{load.missing[0]}" if load.missing else None
+                    for load in loads
+                ],
+                "missing_detail": [
+                    "the header lacks required column(s): " + ", ".join(load.missing)
+                    if load.missing
+                    else None
+                    for load in loads
+                ],
+            },
+            schema_overrides={
+                "_file": pl.Int64,
+                "missing_reason": pl.String,
+                "missing_detail": pl.String,
+            },
+        ),
+    )
+    try:
+        if is_csv:
+            header = {name for load in loads for name in load.parsed.header}
+            extraction = _csv_extraction(source, header)
+        else:
+            extraction = _json_extraction(source)
+        reasoned = _file_reasons(_validated(source, extraction), "_export_reason" in frame.columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {_classified(source, reasoned)}")
+        if not is_csv:
+            for n, names in _json_unknown_fields(con, source).items():
+                loads[n].unknown_fields = names
+        displaced = _displace(con, source)
+        con.execute(_staging_insert(source))
+        # The record's text stays in the restricted schema (`mentorpulse quarantine show`);
+        # ingest.quarantine, which is published, never holds it.
         con.execute(
-            f"""
-            UPDATE _batch SET
-                _outcome = CASE WHEN c.conflict_detail IS NULL THEN c.outcome END,
-                _reason = CASE WHEN c.conflict_detail IS NOT NULL
-                               THEN 'conflicting_duplicate' END,
-                _detail = c.conflict_detail
-            FROM (
-                WITH ranked AS (
-                    SELECT _record, _record_hash, {keys},
-                           row_number() OVER w AS nth,
-                           first(_record_hash) OVER w AS first_hash,
-                           first(_line) OVER w AS first_line
-                    FROM _batch WHERE _reason IS NULL
-                    WINDOW w AS (PARTITION BY {keys} ORDER BY _record
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-                )
-                SELECT r._record,
-                    CASE WHEN s._record_hash IS NOT NULL OR r.nth > 1 THEN 'duplicate'
-                         ELSE 'load' END AS outcome,
-                    CASE
-                        WHEN s._record_hash IS NOT NULL AND s._record_hash <> r._record_hash
-                            THEN {literal(", ".join(source.key))} || ' already loaded from '
-                                 || s._source_path || ' line ' || s._line
-                                 || ' with different content'
-                        WHEN s._record_hash IS NULL AND r.nth > 1
-                             AND r._record_hash <> r.first_hash
-                            THEN 'same ' || {literal(", ".join(source.key))}
-                                 || ' as line ' || r.first_line
-                                 || ' of this file, with different content'
-                    END AS conflict_detail
-                FROM ranked r LEFT JOIN staging.{source.table} s ON {join}
-            ) c
-            WHERE _batch._record = c._record
-            """
+            "INSERT INTO ingest.quarantine "
+            "SELECT ?, f.path, b._line, NULL, b._reason, b._detail, f.at, f.load_id "
+            "FROM _batch b JOIN _batch_files f USING (_file) "
+            "WHERE b._reason IS NOT NULL ORDER BY b._file, b._line",
+            [source.name],
         )
+        con.execute(
+            "INSERT INTO restricted.quarantine_raw "
+            "SELECT f.load_id, b._line, any_value(b._raw ORDER BY b._record) "
+            "FROM _batch b JOIN _batch_files f USING (_file) WHERE b._reason IS NOT NULL "
+            "GROUP BY b._file, f.load_id, b._line ORDER BY b._file, b._line"
+        )
+        counts = [dict() for _ in loads]
+        for n, outcome, count in con.execute(
+            "SELECT _file, coalesce(_outcome, 'quarantined'), count(*) FROM _batch GROUP BY ALL"
+        ).fetchall():
+            counts[n][outcome] = count
+        reasons = [Counter() for _ in loads]
+        for n, reason, count in con.execute(
+            "SELECT _file, _reason, count(*) FROM _batch WHERE _reason IS NOT NULL GROUP BY ALL"
+        ).fetchall():
+            reasons[n][reason] = count
+        for n, load in enumerate(loads):
+            load.finish(counts[n], reasons[n], displaced.get(n, 0))
+    finally:
+        con.execute("DROP TABLE IF EXISTS _batch")
+        con.unregister("frame")
+        con.unregister("_batch_files")
 
-    def _staging_insert(self) -> str:
-        source = self.source
-        names = [ident(c.name) for c in source.columns] + [n for n, _ in LINEAGE_COLUMNS]
-        values = [ident(c.name + "__value") for c in source.columns] + [
-            literal(self.landed.relative_path),
-            literal(self.landed.path.name),
-            "_line",
-            literal(self.sha256),
-            literal(self.load_id),
-            f"TIMESTAMPTZ {literal(self.at.isoformat())}",
-            "_record_hash",
-            literal(source.name),
-        ]
+
+def _displace(con, source: Source) -> dict[int, int]:
+    """Staging rows that give way to a record of a late file earlier in file-name order:
+    moved to quarantine (conflicting_duplicate) under their own file's load, whose counts
+    follow, so the result is the one the files give in name order, whenever they arrive.
+    Returns, per file of the batch, how many records it displaced."""
+    join = " AND ".join(f"s.{ident(k)} = b.{ident(k + '__value')}" for k in source.key)
+    key_names = literal(", ".join(source.key))
+    content = ", ".join(f"{ident(c.name)} := s.{ident(c.name)}" for c in source.columns)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _displaced AS
+            SELECT s.rowid AS staging_row, s._load_id AS load_id, s._source_path AS path,
+                s._line AS line, b._file,
+                {key_names} || ' loaded later from ' || f.path || ' line ' || b._line
+                    || ', which comes first in file-name order, with different content'
+                    AS detail,
+                to_json(struct_pack({content}))::VARCHAR AS record
+            FROM _batch b JOIN _batch_files f USING (_file)
+            JOIN staging.{source.table} s ON {join}
+            WHERE b._displaces"""
+    )
+    con.execute(
+        "INSERT INTO ingest.quarantine SELECT ?, path, line, NULL, 'conflicting_duplicate', "
+        "detail, now(), load_id FROM _displaced ORDER BY path, line",
+        [source.name],
+    )
+    # The landed line is not kept for a loaded record: its text is the record as loaded.
+    con.execute(
+        "INSERT INTO restricted.quarantine_raw SELECT load_id, line, record FROM _displaced"
+    )
+    con.execute(
+        "UPDATE ingest.files SET rows_loaded = rows_loaded - d.n, "
+        "rows_quarantined = rows_quarantined + d.n "
+        "FROM (SELECT load_id, count(*) AS n FROM _displaced GROUP BY ALL) d "
+        "WHERE ingest.files.load_id = d.load_id"
+    )
+    con.execute(
+        f"DELETE FROM staging.{source.table} WHERE rowid IN (SELECT staging_row FROM _displaced)"
+    )
+    counts = dict(con.execute("SELECT _file, count(*) FROM _displaced GROUP BY ALL").fetchall())
+    con.execute("DROP TABLE _displaced")
+    return counts
+
+
+def _file_reasons(validated: str, from_export: bool) -> str:
+    """The rules' reason of each record, overridden by its file's (a missing column) and,
+    above both, by an export adapter's (a preview response, a respondent not in the roster)."""
+    export = "x._export_reason IS NOT NULL" if from_export else "FALSE"
+    join = "LEFT JOIN frame x USING (_record)" if from_export else ""
+    reason = "x._export_reason" if from_export else "NULL"
+    detail = "x._export_detail" if from_export else "NULL"
+    return f"""
+        SELECT v.* REPLACE (
+            CASE WHEN {export} THEN {reason} WHEN f.missing_reason IS NOT NULL
+                 THEN f.missing_reason ELSE v._reason END AS _reason,
+            CASE WHEN {export} THEN {detail} WHEN f.missing_reason IS NOT NULL
+                 THEN f.missing_detail ELSE v._detail END AS _detail)
+        FROM ({validated}) v JOIN _batch_files f USING (_file) {join}
+    """
+
+
+def _classified(source: Source, reasoned: str) -> str:
+    """Records with `_outcome` (load / duplicate) on valid ones; conflicts become quarantined.
+
+    A record whose key was loaded before, or appears earlier in the batch, is an exact
+    duplicate when its content hash matches, a conflicting_duplicate otherwise. The first
+    record of a key in the batch is the one loaded: a later file of the batch is told it was
+    "already loaded from" that file, as it would be had the files been loaded one by one.
+    """
+    if source.duplicates == "replace":
         return (
-            f"INSERT INTO staging.{source.table} ({', '.join(names)}) "
-            f"SELECT {', '.join(values)} FROM _batch WHERE _outcome = 'load' ORDER BY _line"
+            f"SELECT *, CASE WHEN _reason IS NULL THEN 'load' END AS _outcome, "
+            f"false AS _displaces FROM ({reasoned})"
         )
+    keys = ", ".join(ident(k + "__value") for k in source.key)
+    join = " AND ".join(f"s.{ident(k)} = r.{ident(k + '__value')}" for k in source.key)
+    key_names = literal(", ".join(source.key))
+    return f"""
+        WITH v AS MATERIALIZED ({reasoned}),
+        ranked AS (
+            SELECT _record, _file, _record_hash, {keys},
+                   row_number() OVER w AS nth,
+                   first(_record_hash) OVER w AS first_hash,
+                   first(_line) OVER w AS first_line,
+                   first(_file) OVER w AS first_file
+            FROM v WHERE _reason IS NULL
+            WINDOW w AS (PARTITION BY {keys} ORDER BY _record
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        ),
+        c AS (
+            SELECT r._record,
+                -- Files apply in file-name order: a key loaded from a file that comes later
+                -- in that order than this record's (a late file) gives way to it.
+                s._record_hash IS NOT NULL AND r.nth = 1 AND s._record_hash <> r._record_hash
+                    AND (s._file_name, s._source_path) > (this.file_name, this.path)
+                    AS displaces,
+                CASE WHEN displaces THEN 'load'
+                     WHEN s._record_hash IS NOT NULL OR r.nth > 1 THEN 'duplicate'
+                     ELSE 'load' END AS outcome,
+                CASE
+                    WHEN displaces THEN NULL
+                    WHEN s._record_hash IS NOT NULL AND s._record_hash <> r._record_hash
+                        THEN {key_names} || ' already loaded from ' || s._source_path
+                             || ' line ' || s._line || ' with different content'
+                    WHEN s._record_hash IS NOT NULL OR r.nth = 1
+                         OR r._record_hash = r.first_hash
+                        THEN NULL
+                    WHEN r._file <> r.first_file
+                        THEN {key_names} || ' already loaded from ' || f.path
+                             || ' line ' || r.first_line || ' with different content'
+                    ELSE 'same ' || {key_names} || ' as line ' || r.first_line
+                         || ' of this file, with different content'
+                END AS conflict_detail
+            FROM ranked r
+            LEFT JOIN staging.{source.table} s ON {join}
+            LEFT JOIN _batch_files f ON f._file = r.first_file
+            JOIN _batch_files this ON this._file = r._file
+        )
+        SELECT v.* REPLACE (
+                CASE WHEN c.conflict_detail IS NOT NULL THEN 'conflicting_duplicate'
+                     ELSE v._reason END AS _reason,
+                coalesce(c.conflict_detail, v._detail) AS _detail),
+            CASE WHEN c.conflict_detail IS NULL THEN c.outcome END AS _outcome,
+            coalesce(c.displaces, false) AS _displaces
+        FROM v LEFT JOIN c USING (_record)
+    """
+
+
+def _staging_insert(source: Source) -> str:
+    names = [ident(c.name) for c in source.columns] + [n for n, _ in LINEAGE_COLUMNS]
+    values = [f"b.{ident(c.name + '__value')}" for c in source.columns] + [
+        "f.path",
+        "f.file_name",
+        "b._line",
+        "f.sha256",
+        "f.load_id",
+        "f.at",
+        "b._record_hash",
+        literal(source.name),
+    ]
+    return (
+        f"INSERT INTO staging.{source.table} ({', '.join(names)}) "
+        f"SELECT {', '.join(values)} FROM _batch b JOIN _batch_files f USING (_file) "
+        "WHERE b._outcome = 'load' ORDER BY b._file, b._line, b._record"
+    )
 
 
 def _names(source: Source) -> set[str]:
@@ -457,7 +665,8 @@ def _json_extraction(source: Source) -> str:
         fields.append(f"{type_ok} AS {ident(column.name + '__jtype_ok')}")
     return f"""
         WITH doc AS (
-            SELECT _record, _line, _raw, CASE WHEN json_valid(_raw) THEN _raw::JSON END AS _json
+            SELECT _record, _file, _line, _raw,
+                CASE WHEN json_valid(_raw) THEN _raw::JSON END AS _json
             FROM frame
         ), obj AS (
             SELECT *, CASE WHEN json_type(_json) = 'OBJECT' THEN _json END AS _obj FROM doc
@@ -467,7 +676,7 @@ def _json_extraction(source: Source) -> str:
                 json_type(_obj, {paths}) AS _types
             FROM obj
         )
-        SELECT _record, _line, _raw, _obj,
+        SELECT _record, _file, _line, _raw, _obj,
             _obj IS NULL AS _malformed,
             CASE WHEN _json IS NULL THEN 'not valid JSON'
                  WHEN _obj IS NULL THEN 'a JSON ' || lower(json_type(_json)) || ', not an object'
@@ -477,8 +686,9 @@ def _json_extraction(source: Source) -> str:
     """
 
 
-def _csv_extraction(source: Source, header: tuple[str, ...]) -> str:
-    """CSV records: each contract column's text (NULL when the header lacks it)."""
+def _csv_extraction(source: Source, header: set[str]) -> str:
+    """CSV records: each contract column's text (NULL when no header of the batch has it;
+    a file whose header lacks a column others have gets NULL there too)."""
     fields = []
     for column in source.columns:
         raw = ident(column.name) if column.name in header else "NULL::VARCHAR"
@@ -491,7 +701,7 @@ def _csv_extraction(source: Source, header: tuple[str, ...]) -> str:
                 f"lambda x: x <> '') AS {ident(column.name + '__list')}"
             )
     return f"""
-        SELECT _record, _line, _raw, NULL::JSON AS _obj, _malformed, _malformed_detail,
+        SELECT _record, _file, _line, _raw, NULL::JSON AS _obj, _malformed, _malformed_detail,
             {", ".join(fields)}
         FROM frame
     """
@@ -518,11 +728,16 @@ def _validated(source: Source, extraction: str) -> str:
     """
 
 
-def _json_unknown_fields(con, source: Source) -> list[str]:
-    rows = con.execute(
-        "SELECT DISTINCT unnest(json_keys(_obj)) AS k FROM _batch WHERE _obj IS NOT NULL ORDER BY k"
-    ).fetchall()
-    return [k for (k,) in rows if k not in _names(source)]
+def _json_unknown_fields(con, source: Source) -> dict[int, list[str]]:
+    """Per file of the batch, the keys of its JSON records that are not contract fields."""
+    found: dict[int, list[str]] = {}
+    for n, key in con.execute(
+        "SELECT DISTINCT _file, unnest(json_keys(_obj)) AS k FROM _batch "
+        "WHERE _obj IS NOT NULL ORDER BY _file, k"
+    ).fetchall():
+        if key not in _names(source):
+            found.setdefault(n, []).append(key)
+    return found
 
 
 # --- reading the quarantine back (restricted) -------------------------------------------

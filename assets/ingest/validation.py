@@ -1,9 +1,10 @@
 """Row validation as SQL generated from the contract.
 
-Each rule is one vectorised predicate over a whole file; a record's quarantine reason is the
-first rule it breaks, in this order: malformed, missing required field, bad type, bad value,
-field required by the event type, cross-column rule, plausibility. The column names and
-constants put into the SQL come from the contract (our code), never from input files.
+Each rule is one vectorised predicate over a whole batch of files; a record's quarantine
+reason is the first rule it breaks, in this order: malformed, missing required field, bad
+type, bad value, field required by the event type, cross-column rule, plausibility. The
+column names and constants put into the SQL come from the contract (our code), never from
+input files.
 """
 
 from __future__ import annotations

@@ -12,12 +12,8 @@ from assets.ingest.contract import SOURCES
 from assets.resources import WarehouseResource
 from assets.warehouse.checks import CHECKS, DataCheck, run_check
 from assets.warehouse.pseudonyms import sync_participant_keys
-from assets.warehouse.sql_runner import (
-    SqlTable,
-    all_sql_tables,
-    run_sql_table,
-    tables_referenced,
-)
+from assets.warehouse.sql_runner import SqlTable, all_sql_tables, tables_referenced
+from assets.warehouse.table_builds import build_tables
 
 
 def table_key(qualified_name: str) -> dg.AssetKey:
@@ -100,8 +96,8 @@ def _catalog_metadata(table: SqlTable) -> dict[str, object]:
     }
 
 
-def build_table_asset(table: SqlTable) -> dg.AssetsDefinition:
-    @dg.asset(
+def table_spec(table: SqlTable) -> dg.AssetSpec:
+    return dg.AssetSpec(
         key=table_key(table.qualified_name),
         group_name=table.layer,
         deps=[table_key(name) for name in table.upstream()],
@@ -109,20 +105,96 @@ def build_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         metadata=_catalog_metadata(table),
         kinds={"duckdb", "sql"},
     )
-    def build(warehouse: WarehouseResource) -> dg.MaterializeResult:
+
+
+def check_spec(check: DataCheck) -> dg.AssetCheckSpec:
+    # Never blocking in Dagster's sense (that would stop publishing every other table): the
+    # build step itself keeps a table's previous content when a blocking check fails.
+    held = " A failure keeps the table's previous content (and that of what reads it)."
+    return dg.AssetCheckSpec(
+        check.name,
+        asset=table_key(check.table),
+        description=check.description + (held if check.blocking else ""),
+        additional_deps=[
+            table_key(name) for name in tables_referenced(check.sql) if name != check.table
+        ],
+    )
+
+
+def build_warehouse_asset(
+    tables: list[SqlTable], checks: list[DataCheck], name: str = "warehouse_tables"
+) -> dg.AssetsDefinition:
+    """One step builds every SQL table in order (table_builds.py): a table whose inputs did
+    not change is reused, and a failing table holds back only itself and what reads it."""
+    keys = {table_key(t.qualified_name) for t in tables}
+    own_checks = [c for c in checks if table_key(c.table) in keys]
+
+    @dg.multi_asset(
+        name=name,
+        specs=[table_spec(t) for t in tables],
+        check_specs=[check_spec(c) for c in own_checks],
+        can_subset=True,
+    )
+    def build(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings()
+        selected = context.selected_asset_keys
+        chosen = [t for t in tables if table_key(t.qualified_name) in selected]
         with warehouse.connect() as con:
-            rows = run_sql_table(con, table)
-            preview = con.sql(f"SELECT * FROM {table.qualified_name} LIMIT 5").pl()
-        return dg.MaterializeResult(
-            metadata={
-                "rows": rows,
-                "dagster/row_count": rows,
-                "as_of": settings.as_of.isoformat(),
-                "sql_file": str(table.path.relative_to(table.path.parents[2])),
-                "preview": dg.MetadataValue.md(_markdown(preview)),
+            outcomes = build_tables(
+                con, chosen, own_checks, settings, context.run.run_id, context.log.info
+            )
+            previews = {
+                o.table: _markdown(con.sql(f"SELECT * FROM {o.table} LIMIT 5").pl())
+                for o in outcomes
+                if o.status == "built"
             }
-        )
+            versions = dict(
+                con.execute("SELECT table_name, content_hash FROM ingest.table_builds").fetchall()
+            )
+        by_table = {t.qualified_name: t for t in tables}
+        selected_checks = context.selected_asset_check_keys
+        for outcome in outcomes:
+            if not outcome.current:
+                context.log.error(outcome.detail or outcome.table)
+            key = table_key(outcome.table)
+            metadata = {
+                "status": outcome.status,
+                "as_of": settings.as_of.isoformat(),
+                "seconds": round(outcome.seconds, 3),
+                "sql_file": by_table[outcome.table].sql_file,
+            }
+            if outcome.rows is not None:
+                metadata |= {"rows": outcome.rows, "dagster/row_count": outcome.rows}
+            if outcome.detail:
+                metadata["detail"] = outcome.detail
+            if outcome.table in previews:
+                metadata["preview"] = dg.MetadataValue.md(previews[outcome.table])
+            # The data version is the content's hash: unchanged when reused or held back.
+            version = versions.get(outcome.table)
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata=metadata,
+                data_version=dg.DataVersion(version) if version else None,
+            )
+            for check in own_checks:
+                if check.table != outcome.table:
+                    continue
+                if dg.AssetCheckKey(key, check.name) not in selected_checks:
+                    continue
+                failures, sample = outcome.checks.get(check.name, (None, None))
+                yield dg.AssetCheckResult(
+                    asset_key=key,
+                    check_name=check.name,
+                    passed=failures == 0,
+                    severity=dg.AssetCheckSeverity.ERROR
+                    if check.blocking
+                    else dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "failing_rows": failures if failures is not None else -1,
+                        "sample": sample or "",
+                        "table_status": outcome.status,
+                    },
+                )
 
     return build
 
@@ -158,5 +230,8 @@ def build_check(check: DataCheck) -> dg.AssetChecksDefinition:
     return _check
 
 
-TABLE_ASSETS = [build_table_asset(table) for table in all_sql_tables()]
-CHECK_DEFINITIONS = [build_check(check) for check in CHECKS]
+WAREHOUSE_TABLES = build_warehouse_asset(all_sql_tables(), CHECKS)
+# The checks of tables built elsewhere (staging: what ingest loaded adds up).
+CHECK_DEFINITIONS = [
+    build_check(check) for check in CHECKS if table_key(check.table) not in WAREHOUSE_TABLES.keys
+]

@@ -5,23 +5,31 @@ features of each active match as of m and whether it closed early or held no mee
 (m, m + 60]. A regularised logistic regression is fitted on them, back-tested by rolling
 origin, and scores the matches active at D. Pure functions (no Dagster): the asset in
 risk_assets.py calls `build_risk_marts`. Decisions and figures: docs/model_card.md.
+
+The fit and each back-test month are reused from the last run when exactly what they read is
+unchanged (a sha256 of those rows and of the settings and code versions, kept with the result
+in restricted.*): a fit is deterministic, so a reused result is the one a fresh fit gives.
+scikit-learn is imported only when a model is fitted or evaluated (it costs seconds to load).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import polars as pl
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from assets.warehouse.sql_runner import SQL_DIR
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 HORIZON_DAYS = 60
 MIN_LABELLED_SNAPSHOTS = 300
@@ -30,6 +38,10 @@ RULE_FLAGS = ("not_started", "lapsed", "at_risk")
 CALIBRATION_BIN_WIDTH = 0.1
 SNAPSHOT_SQL = SQL_DIR / "risk" / "snapshots.sql"
 MARTS_SQL = SQL_DIR / "risk" / "risk_marts.sql"
+REUSE_SQL = SQL_DIR / "risk" / "reuse.sql"
+# Bump when fit, backtest or month_metrics change what they compute: results kept by an
+# earlier version are then never reused.
+MODEL_VERSION = 1
 FITTED, TOO_SHORT = "fitted", "too_short"
 NOTHING_STANDS_OUT = "no sign above the average match"
 
@@ -161,13 +173,21 @@ def _matrix(frame: pl.DataFrame) -> np.ndarray:
     return frame.select(FEATURE_NAMES).to_numpy().astype(np.float64)
 
 
-def fit(train: pl.DataFrame) -> Pipeline:
-    """Standardised features, L2 logistic regression (C = 1), unweighted classes so the
-    probabilities stay calibrated. lbfgs is deterministic; the seed pins anything else."""
-    model = make_pipeline(
+def _new_model() -> Pipeline:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(
         StandardScaler(),
         LogisticRegression(C=1.0, l1_ratio=0.0, max_iter=1000, random_state=0),
     )
+
+
+def fit(train: pl.DataFrame) -> Pipeline:
+    """Standardised features, L2 logistic regression (C = 1), unweighted classes so the
+    probabilities stay calibrated. lbfgs is deterministic; the seed pins anything else."""
+    model = _new_model()
     ordered = train.sort("snapshot_on", "match_id")
     model.fit(_matrix(ordered), ordered["label"].to_numpy().astype(int))
     return model
@@ -247,6 +267,8 @@ def month_metrics(test: pl.DataFrame, probabilities: np.ndarray | None) -> dict:
     }
     if probabilities is None:
         return figures
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     order = np.lexsort((test["match_id"].to_numpy(), -probabilities))
     hits = int(labels[order[:flagged]].sum())
     figures |= {
@@ -259,13 +281,139 @@ def month_metrics(test: pl.DataFrame, probabilities: np.ndarray | None) -> dict:
     return figures
 
 
-def backtest(snapshots: pl.DataFrame, months: int = BACKTEST_MONTHS) -> pl.DataFrame:
+# --- reuse: what a result was computed from, as a digest ------------------------------------
+
+
+def _versions_digest() -> bytes:
+    """Everything besides the rows that decides a fit or a back-test month's figures."""
+    settings = {
+        "model_version": MODEL_VERSION,
+        "horizon_days": HORIZON_DAYS,
+        "min_labelled_snapshots": MIN_LABELLED_SNAPSHOTS,
+        "rule_flags": RULE_FLAGS,
+        "calibration_bin_width": CALIBRATION_BIN_WIDTH,
+        "features": FEATURE_NAMES,
+        **{package: version(package) for package in ("scikit-learn", "scipy", "numpy")},
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).digest()
+
+
+def _text_bytes(column: pl.Series) -> bytes:
+    """A text column, unambiguously: nulls, lengths, then the characters."""
+    filled = column.fill_null("")
+    return (
+        column.is_null().to_numpy().tobytes()
+        + filled.str.len_bytes().to_numpy().tobytes()
+        + filled.str.join("").item().encode()
+    )
+
+
+def month_digests(labelled: pl.DataFrame) -> dict[dt.date, bytes]:
+    """A sha256 per month end of its labelled snapshots, in match_id order, over exactly what
+    fit, backtest and month_metrics read: match_id, rule_status, label and the features."""
+    digests = {}
+    ordered = labelled.sort("snapshot_on", "match_id")
+    for rows in ordered.partition_by("snapshot_on", maintain_order=True):
+        month = rows["snapshot_on"][0]
+        digest = hashlib.sha256(month.isoformat().encode())
+        digest.update(_text_bytes(rows["match_id"]))
+        digest.update(_text_bytes(rows["rule_status"]))
+        digest.update(rows["label"].cast(pl.Int8).fill_null(-1).to_numpy().tobytes())
+        digest.update(_matrix(rows).tobytes())
+        digests[month] = digest.digest()
+    return digests
+
+
+def _combined(kind: str, parts: list[bytes]) -> str:
+    digest = hashlib.sha256(_versions_digest() + kind.encode())
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def fit_digest(digests: Mapping[dt.date, bytes]) -> str:
+    """The fit on every labelled snapshot reads every month end's rows."""
+    return _combined("fit", [digests[month] for month in sorted(digests)])
+
+
+def backtest_month_digest(digests: Mapping[dt.date, bytes], month: dt.date) -> str:
+    """A test month reads its training months (outcome known by then) and its own rows."""
+    cutoff = month - dt.timedelta(days=HORIZON_DAYS)
+    train = [digests[m] for m in sorted(digests) if m <= cutoff]
+    return _combined("backtest", [month.isoformat().encode(), *train, b"test", digests[month]])
+
+
+@dataclass(frozen=True)
+class Reusable:
+    """Results of the last run (restricted.risk_model_reuse, restricted.risk_backtest_reuse),
+    each under the digest of what it was computed from."""
+
+    models: Mapping[str, dict] = field(default_factory=dict)  # model_parameters
+    backtest_months: Mapping[str, dict] = field(default_factory=dict)
+
+
+def model_parameters(model: Pipeline) -> dict:
+    """Everything predict_proba and reasons read from a fitted model, as plain floats (a
+    DOUBLE keeps every bit)."""
+    scaler, regression = model[0], model[-1]
+    return {
+        "scaler_mean": scaler.mean_.tolist(),
+        "scaler_scale": scaler.scale_.tolist(),
+        "scaler_var": scaler.var_.tolist(),
+        "samples_seen": int(scaler.n_samples_seen_),
+        "coefficients": regression.coef_[0].tolist(),
+        "intercept": float(regression.intercept_[0]),
+        "classes": regression.classes_.tolist(),
+        "iterations": int(regression.n_iter_[0]),
+    }
+
+
+def restore_model(parameters: Mapping) -> Pipeline:
+    """The fitted model back from model_parameters: the same pipeline, the same numbers."""
+    model = _new_model()
+    scaler, regression = model[0], model[-1]
+    width = len(parameters["coefficients"])
+    scaler.mean_ = np.array(parameters["scaler_mean"], dtype=np.float64)
+    scaler.scale_ = np.array(parameters["scaler_scale"], dtype=np.float64)
+    scaler.var_ = np.array(parameters["scaler_var"], dtype=np.float64)
+    scaler.n_samples_seen_ = np.int64(parameters["samples_seen"])
+    scaler.n_features_in_ = width
+    regression.coef_ = np.array([parameters["coefficients"]], dtype=np.float64)
+    regression.intercept_ = np.array([parameters["intercept"]], dtype=np.float64)
+    regression.classes_ = np.array(parameters["classes"])
+    regression.n_iter_ = np.array([parameters["iterations"]], dtype=np.int32)
+    regression.n_features_in_ = width
+    return model
+
+
+# --- back-test, forecast ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backtest:
+    table: pl.DataFrame  # marts.risk_backtest
+    digests: list[str]  # per row of table (empty for the "no month to test" row)
+    refitted: int  # months computed afresh (the others were reused)
+
+
+def run_backtest(
+    labelled: pl.DataFrame,
+    digests: Mapping[dt.date, bytes],
+    reusable: Mapping[str, dict],
+    months: int = BACKTEST_MONTHS,
+) -> Backtest:
     """Rolling origin: for each of the last `months` month ends with known outcomes, fit on
-    the snapshots whose outcome was known at that month end, score that month's matches."""
-    labelled = snapshots.filter(pl.col("label_known"))
-    test_months = sorted(labelled["snapshot_on"].unique().to_list())[-months:]
-    rows = []
+    the snapshots whose outcome was known at that month end, score that month's matches.
+    A month whose digest is in `reusable` takes that row instead."""
+    test_months = sorted(digests)[-months:]
+    rows, keys, refitted = [], [], 0
     for month in test_months:
+        key = backtest_month_digest(digests, month)
+        keys.append(key)
+        if key in reusable:
+            rows.append(reusable[key])
+            continue
+        refitted += 1
         train = labelled.filter(pl.col("snapshot_on") <= month - dt.timedelta(days=HORIZON_DAYS))
         test = labelled.filter(pl.col("snapshot_on") == month)
         reason = too_short_reason(train)
@@ -290,7 +438,13 @@ def backtest(snapshots: pl.DataFrame, months: int = BACKTEST_MONTHS) -> pl.DataF
                 "train_positives": 0,
             }
         )
-    return pl.DataFrame(rows, schema=BACKTEST_SCHEMA)
+    return Backtest(pl.DataFrame(rows, schema=BACKTEST_SCHEMA), keys, refitted)
+
+
+def backtest(snapshots: pl.DataFrame, months: int = BACKTEST_MONTHS) -> pl.DataFrame:
+    """The back-test of `snapshots`, every month computed afresh."""
+    labelled = snapshots.filter(pl.col("label_known"))
+    return run_backtest(labelled, month_digests(labelled), {}, months).table
 
 
 BACKTEST_SCHEMA = {
@@ -321,16 +475,28 @@ class Forecast:
     match_risk: pl.DataFrame
     backtest: pl.DataFrame
     model: Pipeline | None
+    model_digest: str | None = None  # what the model was fitted on (None: no model)
+    model_reused: bool = False
+    backtest_digests: list[str] = field(default_factory=list)
+    backtest_refitted: int = 0  # back-test months computed afresh
 
 
-def forecast(snapshots: pl.DataFrame, as_of: dt.date) -> Forecast:
+def forecast(snapshots: pl.DataFrame, as_of: dt.date, reusable: Reusable | None = None) -> Forecast:
     """Fit on every labelled snapshot, score the matches active at D (rule fallback when the
-    history is too short), and back-test."""
+    history is too short), and back-test; the fit and back-test months found in `reusable`
+    under the digest of their inputs are taken from there."""
+    reusable = reusable or Reusable()
     train = snapshots.filter(pl.col("label_known"))
+    digests = month_digests(train)
     current = snapshots.filter(pl.col("snapshot_on") == as_of).sort("match_id")
     scorable = pl.col("past_first_weeks")  # as the snapshots it was fitted on
     reason = too_short_reason(train)
-    model = None if reason else fit(train)
+    model_digest = None if reason else fit_digest(digests)
+    kept = reusable.models.get(model_digest) if model_digest else None
+    model_reused = kept is not None
+    model = None
+    if model_digest:
+        model = restore_model(kept) if kept else fit(train)
     if model is not None:
         months = train["snapshot_on"].n_unique()
         note = (
@@ -377,7 +543,19 @@ def forecast(snapshots: pl.DataFrame, as_of: dt.date) -> Forecast:
         pl.lit(TOO_SHORT if reason else FITTED).alias("model_status"),
         pl.lit(note).alias("model_note"),
     ).sort("match_id")
-    return Forecast(match_risk, backtest(snapshots), model)
+    tested = run_backtest(train, digests, reusable.backtest_months)
+    return Forecast(
+        match_risk,
+        tested.table,
+        model,
+        model_digest=model_digest,
+        model_reused=model_reused,
+        backtest_digests=tested.digests,
+        backtest_refitted=tested.refitted,
+    )
+
+
+# --- the marts and what the next run may reuse --------------------------------------------
 
 
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -385,15 +563,46 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MARTS_SQL.read_text())
 
 
+def read_reusable(con: duckdb.DuckDBPyConnection) -> Reusable:
+    """What the last run kept; nothing when it kept nothing (first run, or a new layout)."""
+    try:
+        models = con.sql("SELECT * FROM restricted.risk_model_reuse").pl()
+        months = con.sql("SELECT * FROM restricted.risk_backtest_reuse ORDER BY position").pl()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return Reusable()
+    return Reusable(
+        models={row["input_digest"]: row for row in models.iter_rows(named=True)},
+        backtest_months={
+            row["input_digest"]: {column: row[column] for column in BACKTEST_SCHEMA}
+            for row in months.iter_rows(named=True)
+        },
+    )
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("_risk_rows", frame.to_arrow())
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _risk_rows")
+    con.unregister("_risk_rows")
+
+
 def write_marts(con: duckdb.DuckDBPyConnection, result: Forecast) -> None:
-    """Replace both marts in one transaction: a reader sees the old ones or the new ones."""
+    """Replace both marts, and what the next run may reuse, in one transaction: a reader sees
+    the old ones or the new ones."""
     con.execute("BEGIN")
     try:
         create_tables(con)
-        for table, frame in (("match_risk", result.match_risk), ("risk_backtest", result.backtest)):
-            con.register("_risk_rows", frame.to_arrow())
-            con.execute(f"INSERT INTO marts.{table} BY NAME SELECT * FROM _risk_rows")
-            con.unregister("_risk_rows")
+        _insert(con, "marts.match_risk", result.match_risk)
+        _insert(con, "marts.risk_backtest", result.backtest)
+        con.execute(REUSE_SQL.read_text())
+        if result.model is not None:
+            row = {"input_digest": result.model_digest, **model_parameters(result.model)}
+            _insert(con, "restricted.risk_model_reuse", pl.DataFrame([row]))
+        if result.backtest_digests:
+            kept = result.backtest.with_columns(
+                input_digest=pl.Series(result.backtest_digests),
+                position=pl.int_range(pl.len(), dtype=pl.Int32),
+            )
+            _insert(con, "restricted.risk_backtest_reuse", kept)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -401,7 +610,9 @@ def write_marts(con: duckdb.DuckDBPyConnection, result: Forecast) -> None:
 
 
 def build_risk_marts(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Forecast:
-    """Snapshots, fit, score, back-test, write marts.match_risk and marts.risk_backtest."""
-    result = forecast(build_snapshots(con), as_of)
+    """Snapshots, fit, score, back-test, write marts.match_risk and marts.risk_backtest;
+    the fit and the back-test months whose inputs are unchanged since the last run are
+    reused (restricted.risk_model_reuse, restricted.risk_backtest_reuse)."""
+    result = forecast(build_snapshots(con), as_of, read_reusable(con))
     write_marts(con, result)
     return result

@@ -1,12 +1,15 @@
 """The early-warning asset: one step builds marts.match_risk and marts.risk_backtest
 (assets/warehouse/early_warning.py does the work; docs/model_card.md explains it)."""
 
+import time
+
 import dagster as dg
 
 from assets.resources import WarehouseResource
 from assets.warehouse.assets import _warehouse_schema, table_key
 from assets.warehouse.early_warning import SNAPSHOT_SQL, build_risk_marts
 from assets.warehouse.sql_runner import tables_referenced
+from assets.warehouse.table_builds import record_built_elsewhere, tables_not_current
 
 RISK_KEYS = [table_key("marts.match_risk"), table_key("marts.risk_backtest")]
 # The snapshots read staging events and core; marts.match_cadence keeps the rule's status of
@@ -32,10 +35,32 @@ def _spec(key: dg.AssetKey) -> dg.AssetSpec:
     name="early_warning",
     specs=[_spec(key) for key in RISK_KEYS],
 )
-def early_warning(warehouse: WarehouseResource):
+def early_warning(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """A failure here keeps the two marts' previous content and lets the run publish the rest
+    (as a failing SQL table does; assets/warehouse/table_builds.py)."""
     settings = warehouse.settings()
+    names = [".".join(key.path) for key in RISK_KEYS]
+    started = time.perf_counter()
     with warehouse.connect() as con:
-        result = build_risk_marts(con, settings.as_of)
+        stale = tables_not_current(con, [".".join(key.path) for key in UPSTREAM])
+        if stale:
+            detail = f"kept their previous content: they read {', '.join(stale)}, not current"
+            status = "upstream_failed"
+        else:
+            try:
+                result = build_risk_marts(con, settings.as_of)
+                status = "built"
+                detail = None
+            except Exception as error:  # noqa: BLE001 - recorded, logged and reported
+                context.log.error(f"the early warning failed: {error!r}")
+                status = "failed"
+                detail = f"kept their previous content: the early warning failed ({type(error).__name__})"
+        seconds = time.perf_counter() - started
+        record_built_elsewhere(con, names, status, settings, context.run.run_id, seconds, detail)
+    if status != "built":
+        for key in RISK_KEYS:  # the content is the previous one (ingest.table_builds says so)
+            yield dg.MaterializeResult(asset_key=key, metadata={"status": status, "detail": detail})
+        return
     fitted = result.backtest.filter(result.backtest["auc"].is_not_null())
     yield dg.MaterializeResult(
         asset_key=RISK_KEYS[0],
@@ -43,6 +68,8 @@ def early_warning(warehouse: WarehouseResource):
             "dagster/row_count": result.match_risk.height,
             "as_of": settings.as_of.isoformat(),
             "model": result.match_risk["model_note"][0] if result.match_risk.height else "",
+            # reused: the labelled snapshots are unchanged since the last run (early_warning.py)
+            "model_reused": result.model_reused,
         },
     )
     yield dg.MaterializeResult(
@@ -50,5 +77,6 @@ def early_warning(warehouse: WarehouseResource):
         metadata={
             "dagster/row_count": result.backtest.height,
             "mean_auc": float(fitted["auc"].mean()) if fitted.height else None,
+            "months_refitted": result.backtest_refitted,  # the others were reused
         },
     )

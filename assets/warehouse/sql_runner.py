@@ -7,6 +7,7 @@ SQL files are plain scripts that never have values formatted into them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,14 @@ class SqlTable:
         """The file's text, each `-- @include NAME` line replaced by sql/shared/NAME.sql."""
         return expand_includes(self.path.read_text())
 
+    @property
+    def sql_file(self) -> str:
+        """The file as the repository names it, for messages."""
+        try:
+            return str(self.path.resolve().relative_to(SQL_DIR.resolve().parents[2]))
+        except ValueError:  # a table defined outside the repository's SQL folder
+            return str(self.path)
+
     def upstream(self) -> list[str]:
         """Tables this file reads (schema.table), found in its text; itself excluded."""
         return [name for name in tables_referenced(self.sql) if name != self.qualified_name]
@@ -59,15 +68,29 @@ def sql_tables(layer: str) -> list[SqlTable]:
 def all_sql_tables() -> list[SqlTable]:
     """Every core and mart table, in an order where each comes after what it reads."""
     tables = {t.qualified_name: t for layer in LAYERS for t in sql_tables(layer)}
+    return in_dependency_order(tables, lambda table: table.upstream())
+
+
+def in_dependency_order(
+    tables: dict[str, SqlTable], reads: Callable[[SqlTable], list[str]]
+) -> list[SqlTable]:
+    """Each table after every table of `tables` it reads; a cycle (a file naming a table that
+    reads it, even in a comment: dependencies come from the text) is an error, not an order."""
     ordered: list[SqlTable] = []
-    seen: set[str] = set()
+    done: set[str] = set()
+    path: list[str] = []
 
     def visit(name: str) -> None:
-        if name in seen or name not in tables:
+        if name in done or name not in tables:
             return
-        seen.add(name)
-        for dep in tables[name].upstream():
+        if name in path:
+            cycle = " -> ".join([*path[path.index(name) :], name])
+            raise ValueError(f"the SQL tables read each other in a cycle: {cycle}")
+        path.append(name)
+        for dep in reads(tables[name]):
             visit(dep)
+        path.pop()
+        done.add(name)
         ordered.append(tables[name])
 
     for name in tables:
@@ -109,19 +132,23 @@ def run_sql_table(con: duckdb.DuckDBPyConnection, table: SqlTable) -> int:
                 if changed == 0:
                     break
             else:
-                raise SqlTableError(f"{table.qualified_name}: repeat block did not settle")
+                raise SqlTableError(
+                    table.qualified_name, table.sql_file, "repeat block did not settle"
+                )
             if after.strip():
                 con.execute(after)
     except duckdb.Error as error:
-        raise SqlTableError(
-            f"{table.qualified_name} could not be built (assets/warehouse/sql/{table.layer}/"
-            f"{table.path.name}): {error}"
-        ) from error
+        raise SqlTableError(table.qualified_name, table.sql_file, error) from error
     return con.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchall()[0][0]
 
 
 class SqlTableError(RuntimeError):
     """A warehouse table's SQL failed; the message names the table and its file."""
+
+    def __init__(self, table: str, sql_file: str, error: BaseException | str) -> None:
+        super().__init__(f"{table} could not be built ({sql_file}): {error}")
+        self.table = table
+        self.sql_file = sql_file
 
 
 MAX_REPEAT_PASSES = 10_000

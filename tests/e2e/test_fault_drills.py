@@ -55,6 +55,8 @@ def environment(root: Path) -> dict[str, str]:
         "MENTORPULSE_AS_OF": "2026-03-15",
         "MENTORPULSE_TIMEZONE": "Europe/Lisbon",
         "MENTORPULSE_PSEUDONYM_KEY": "drill-key",  # the same keys in every data root
+        # Batches of five one-record files: ingest is many transactions, to be killed in one.
+        "MENTORPULSE_INGEST_BATCH_RECORDS": "5",
         "DAGSTER_HOME": str(root / "dagster_home"),  # new: made by the first run
     }
 
@@ -128,7 +130,7 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize(
     "moment",
     [
-        # just after one file's commit: the next file's transaction is under way
+        # just after a batch's commit: the next batch's transaction is under way
         logged(f"[meetings 10/{EXTRA_MEETING_FILES + 1}]"),
         publishing,
     ],

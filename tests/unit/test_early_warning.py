@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 
 import dagster as dg
 import numpy as np
@@ -431,3 +433,66 @@ def test_with_too_short_a_history_the_page_says_so_and_ranks_by_the_rule():
     forecast, quality = _page_sections(h)
     assert "No forecast yet" in forecast and "Forecast</button>" not in forecast
     assert "Not enough history to test a model yet" in quality
+
+
+def _risk_marts(h: History) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return h.wh.frame("match_risk"), h.wh.frame("risk_backtest")
+
+
+def _fresh(h: History, as_of: dt.date) -> tuple[ew.Forecast, tuple[pl.DataFrame, pl.DataFrame]]:
+    """Forget what may be reused, compute everything afresh."""
+    h.con.execute(
+        "DROP TABLE restricted.risk_model_reuse; DROP TABLE restricted.risk_backtest_reuse"
+    )
+    result = ew.build_risk_marts(h.con, as_of)
+    assert not result.model_reused and result.backtest_refitted == result.backtest.height
+    return result, _risk_marts(h)
+
+
+def test_the_fit_and_backtest_are_reused_while_what_they_read_is_unchanged():
+    h = busy_history()
+    day_before, as_of = dt.date(2024, 9, 29), dt.date.fromisoformat(D)
+    h.wh.settings = h.wh.settings.with_as_of(day_before)  # same labelled month ends as D
+    h.snapshots()
+    first = ew.build_risk_marts(h.con, day_before)
+    assert first.model is not None and not first.model_reused
+    assert first.backtest_refitted == first.backtest.height == ew.BACKTEST_MONTHS
+
+    # one day later, nothing new: the same labelled snapshots, so nothing is refitted
+    h.wh.settings = h.wh.settings.with_as_of(as_of)
+    h.snapshots()
+    reused = ew.build_risk_marts(h.con, as_of)
+    assert reused.model_reused and reused.backtest_refitted == 0
+    reused_marts = _risk_marts(h)
+    fresh, fresh_marts = _fresh(h, as_of)
+    assert ew.model_parameters(reused.model) == ew.model_parameters(fresh.model)
+    for got, want in zip(reused_marts, fresh_marts, strict=True):
+        assert got.equals(want, null_equal=True)  # probabilities and reasons too, bit for bit
+
+    # a meeting lands that changes a label at the last month ends: refit those, reuse the rest
+    snaps = h.snapshots()
+    quiet = snaps.filter((pl.col("snapshot_on") == dt.date(2024, 7, 31)) & pl.col("label")).join(
+        h.con.sql("SELECT match_id FROM core.matches WHERE ended_on IS NULL").pl(), on="match_id"
+    )
+    match_id = quiet["match_id"][0]
+    h.meeting("late-news", match_id, "completed", "2024-08-15", "2024-08-15")
+    assert row(h.snapshots(), "2024-07-31", match_id)["label"] is False
+    changed = ew.build_risk_marts(h.con, as_of)
+    assert not changed.model_reused
+    assert 1 <= changed.backtest_refitted < changed.backtest.height
+    changed_marts = _risk_marts(h)
+    fresh, fresh_marts = _fresh(h, as_of)
+    assert ew.model_parameters(changed.model) == ew.model_parameters(fresh.model)
+    for got, want in zip(changed_marts, fresh_marts, strict=True):
+        assert got.equals(want, null_equal=True)
+
+
+def test_importing_the_early_warning_does_not_load_sklearn():
+    code = (
+        "import sys, assets.warehouse.early_warning; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy'}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"

@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+from assets.ingest import loader
 from assets.ingest.contract import SOURCES
 from assets.ingest.loader import ingest_source
 from assets.resources import open_working_db
@@ -122,6 +123,110 @@ def test_exact_and_conflicting_duplicate_events(settings):
     assert "line 5 of this file" in rows[1][2]
 
 
+def test_a_late_file_earlier_in_name_order_wins_as_if_files_came_in_order(settings):
+    """Files apply in file-name order whatever order they arrive in: the late file's record
+    takes the place of the conflicting one loaded before from a later-named file, which moves
+    to quarantine under its own file, counts and all (nothing lost)."""
+    write_landing(
+        settings, "meetings/m_2026-03-12.jsonl", meeting(event_id="e1", duration_minutes=30) + "\n"
+    )
+    ingest_all(settings)
+    write_landing(
+        settings,
+        "meetings/m_2026-03-11.jsonl",
+        meeting(event_id="e1", duration_minutes=90) + "\n" + meeting(event_id="e2") + "\n",
+    )
+    (late,) = ingest_all(settings)
+    assert (late.rows_loaded, late.rows_quarantined) == (2, 0)
+    assert "took the place of" in late.message
+    incremental = {
+        "meetings": query(
+            settings,
+            "SELECT event_id, duration_minutes, _source_path, _line FROM staging.meetings "
+            "ORDER BY ALL",
+        ),
+        "files": query(
+            settings,
+            "SELECT path, rows_read, rows_loaded, rows_duplicate, rows_quarantined "
+            "FROM ingest.files ORDER BY path",
+        ),
+        "quarantine": query(settings, "SELECT path, line, reason FROM ingest.quarantine"),
+    }
+    assert incremental["meetings"][0] == ("e1", 90, "meetings/m_2026-03-11.jsonl", 1)
+    assert [row[0] for row in incremental["meetings"]] == ["e1", "e2"]
+    assert incremental["quarantine"] == [
+        ("meetings/m_2026-03-12.jsonl", 1, "conflicting_duplicate")
+    ]
+    assert ("meetings/m_2026-03-12.jsonl", 1, 0, 0, 1) in incremental["files"]
+    ((detail, text),) = query(
+        settings,
+        "SELECT q.detail, r.raw_text FROM ingest.quarantine q "
+        "JOIN restricted.quarantine_raw r USING (load_id, line)",
+    )
+    assert "m_2026-03-11.jsonl line 1" in detail and '"duration_minutes":30' in text
+    # From scratch, in name order: the same rows and the same counts.
+    settings.working_db_path.unlink()
+    ingest_all(settings)
+    assert (
+        query(
+            settings,
+            "SELECT event_id, duration_minutes, _source_path, _line FROM staging.meetings ORDER BY ALL",
+        )
+        == incremental["meetings"]
+    )
+    assert (
+        query(
+            settings,
+            "SELECT path, rows_read, rows_loaded, rows_duplicate, rows_quarantined "
+            "FROM ingest.files ORDER BY path",
+        )
+        == incremental["files"]
+    )
+
+
+def test_same_bytes_twice_in_one_batch_is_a_duplicate_file_unless_rejected(settings):
+    write_landing(settings, "meetings/m_1.jsonl", meeting(event_id="a") + "\n")
+    write_landing(settings, "meetings/m_2.jsonl", meeting(event_id="a") + "\n")
+    no_mentor = MATCHES_HEADER.replace(",mentor_id", "") + "\nM1,P,C,U2,2026-01-05,,,\n"
+    write_landing(settings, "roster/matches_1.csv", no_mentor)
+    write_landing(settings, "roster/matches_2.csv", no_mentor)
+    by_path = {r.path: r for r in ingest_all(settings)}
+    second = by_path["meetings/m_2.jsonl"]
+    assert second.status == "duplicate_file" and "meetings/m_1.jsonl" in second.message
+    # A file rejected whole never counts as ingested, not even for a twin in its own batch.
+    assert [by_path[f"roster/matches_{n}.csv"].status for n in (1, 2)] == ["rejected"] * 2
+    assert query(settings, "SELECT count(*) FROM staging.meetings") == [(1,)]
+
+
+def test_batch_size_changes_nothing_but_the_number_of_transactions(settings, monkeypatch):
+    """Files loaded in one batch give the rows, reasons and details files loaded one by one
+    give: the first delivery of a key wins, later files name it."""
+    copy_examples(settings)
+    write_landing(settings, "meetings/z_1.jsonl", meeting(event_id="a") + "\nbroken\n")
+    write_landing(
+        settings,
+        "meetings/z_2.jsonl",
+        "\n".join([meeting(event_id="a", channel="phone"), meeting(event_id="b")] * 2) + "\n",
+    )
+    tables = {
+        "files": "SELECT path, status, rows_read, rows_loaded, rows_duplicate, rows_quarantined, "
+        "unknown_fields, message FROM ingest.files ORDER BY path",
+        "quarantine": "SELECT path, line, reason, detail FROM ingest.quarantine ORDER BY ALL",
+        "raw": "SELECT f.path, r.line, r.raw_text FROM restricted.quarantine_raw r "
+        "JOIN ingest.files f USING (load_id) ORDER BY ALL",
+        "meetings": "SELECT * EXCLUDE (_load_id, _ingested_at) FROM staging.meetings ORDER BY ALL",
+    }
+    ingest_all(settings)
+    together = {name: query(settings, sql) for name, sql in tables.items()}
+    settings.working_db_path.unlink()
+    monkeypatch.setattr(loader, "BATCH_RECORDS", 1)
+    ingest_all(settings)
+    assert {name: query(settings, sql) for name, sql in tables.items()} == together
+    assert ("meetings/z_2.jsonl", 1, "conflicting_duplicate") in {
+        row[:3] for row in together["quarantine"]
+    }
+
+
 def test_changed_file_is_rejected_not_reloaded(settings):
     path = write_landing(settings, "meetings/m.jsonl", meeting() + "\n")
     ingest_all(settings)
@@ -193,6 +298,8 @@ _CRASH_SCRIPT = textwrap.dedent(
     from assets.ingest.contract import SOURCES
 
     mode = sys.argv[1]
+    if mode == "between_batches":
+        loader.BATCH_RECORDS = 1  # every file a batch (one transaction) of its own
     if mode == "mid_file":
         # die inside the transaction, after staging and quarantine rows were written
         loader._Load.record_file = lambda *a, **k: os._exit(3)
@@ -210,12 +317,12 @@ def _crash(mode: str) -> None:
     assert completed.returncode == 3
 
 
-def test_crash_between_files_keeps_the_first_and_loads_the_rest_next_time(settings):
+def test_crash_between_batches_keeps_the_first_and_loads_the_rest_next_time(settings):
     write_landing(settings, "meetings/m_1.jsonl", meeting(event_id="a") + "\n")
     write_landing(
         settings, "meetings/m_2.jsonl", meeting(event_id="b") + "\n" + meeting(event_id="c") + "\n"
     )
-    _crash("between_files")
+    _crash("between_batches")
     assert query(settings, "SELECT path FROM ingest.files") == [("meetings/m_1.jsonl",)]
     results = ingest_all(settings)
     assert [(r.path, r.rows_loaded) for r in results] == [("meetings/m_2.jsonl", 2)]

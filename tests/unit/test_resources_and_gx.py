@@ -209,6 +209,19 @@ def test_gx_gate_names_the_failed_expectations():
     assert outcome.as_metadata()["expectations_failed"] == 2
 
 
+def test_gx_gate_sees_a_list_column_and_its_missing_values():
+    """Lists reach GX as their text (cheaper for its pandas engine): present, nulls kept."""
+    lists = pl.concat(
+        [_meetings_frame(topics=["career", "skills"]), _meetings_frame(event_id="e2")]
+    )
+    assert validate_batch(SOURCES["meetings"], lists).success
+    outcome = validate_batch(SOURCES["meetings"], lists.drop("topics"))
+    assert not outcome.success
+    assert {(f["expectation"], f["column"]) for f in outcome.failed} == {
+        ("expect_column_to_exist", "topics")
+    }
+
+
 def test_validation_batches_are_bounded_and_skip_empty_files():
     from assets.ingest.assets import GX_BATCH_ROWS, _validation_batches
     from assets.ingest.loader import FileResult

@@ -22,9 +22,9 @@ known_matches AS (
         CASE WHEN m.ended_on <= run.as_of THEN m.ended_on END AS ended_on,
         CASE WHEN m.ended_on <= run.as_of THEN m.ended_on ELSE run.as_of END AS window_end,
         coalesce(m.target_meetings_per_month, run.default_target)::DOUBLE AS target_per_month
-    FROM core.matches AS m
+    FROM core.known_matches AS k
+    JOIN core.matches AS m USING (match_id)
     CROSS JOIN run
-    WHERE m.matched_on <= run.as_of
 ),
 
 meetings_in_window AS (

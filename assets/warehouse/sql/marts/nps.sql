@@ -7,7 +7,7 @@ WITH nps_answers AS (
     -- core keeps the latest response per (survey, respondent, match); only known matches count.
     SELECT mc.program, mc.cohort, r.survey_id, r.role, r.respondent_key, r.nps AS answer
     FROM core.survey_responses AS r
-    JOIN marts.match_cadence AS mc USING (match_id)
+    JOIN core.known_matches AS mc USING (match_id)
     WHERE r.nps IS NOT NULL
 ),
 

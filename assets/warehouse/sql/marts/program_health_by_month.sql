@@ -160,20 +160,29 @@ cadence AS (
 ),
 
 -- Goal status at E: achieved when achieved_on <= E, abandoned when abandoned (its last event)
--- by E, else open; overdue when open with a target date before E.
+-- by E, else open; overdue when open with a target date before E. The local date of the last
+-- event is worked out once per goal, not once per goal and month.
+goal_dates AS (
+    SELECT
+        g.program, g.cohort, g.set_on, g.achieved_on, g.status, g.target_date, mc.matched_on,
+        CAST(timezone(run.timezone, cg.last_event_at) AS DATE) AS last_event_on
+    FROM marts.goal_status AS g
+    JOIN core.goals AS cg USING (goal_id)
+    JOIN marts.match_cadence AS mc ON mc.match_id = g.match_id
+    CROSS JOIN run
+),
+
 goals_at AS (
     SELECT
         g.program, g.cohort, m.month_end,
         coalesce(g.achieved_on <= m.evaluated_on, false) AS achieved,
-        g.status = 'abandoned'
-            AND CAST(timezone(run.timezone, cg.last_event_at) AS DATE) <= m.evaluated_on
-            AS abandoned,
+        g.status = 'abandoned' AND g.last_event_on <= m.evaluated_on AS abandoned,
         g.target_date, m.evaluated_on
-    FROM marts.goal_status AS g
-    JOIN core.goals AS cg USING (goal_id)
-    JOIN program_health_months AS m ON m.program = g.program AND g.set_on <= m.evaluated_on
-    JOIN marts.match_cadence AS mc ON mc.match_id = g.match_id AND mc.matched_on <= m.evaluated_on
-    CROSS JOIN run
+    FROM goal_dates AS g
+    JOIN program_health_months AS m
+        ON m.program = g.program
+        AND g.set_on <= m.evaluated_on
+        AND g.matched_on <= m.evaluated_on
 ),
 
 goals AS (
@@ -200,13 +209,25 @@ satisfaction AS (
 -- @include answered_invitations
 ,
 
+-- Invitations counted per day first: each month's 90 days then sum a few hundred rows.
+invitations_by_day AS (
+    SELECT
+        program,
+        cohort,
+        sent_on,
+        count(*) AS invited,
+        count(*) FILTER (WHERE responded) AS responded
+    FROM answered_invitations
+    GROUP BY program, cohort, sent_on
+),
+
 engagement AS (
     SELECT
         i.program,
         CASE WHEN grouping(i.cohort) = 1 THEN '(all)' ELSE i.cohort END AS cohort,
         m.month_end,
-        count(*) FILTER (WHERE i.responded) / count(*) AS response_rate_90d
-    FROM answered_invitations AS i
+        sum(i.responded)::BIGINT / sum(i.invited)::BIGINT AS response_rate_90d
+    FROM invitations_by_day AS i
     JOIN program_health_months AS m
         ON m.program = i.program
         AND i.sent_on > m.evaluated_on - 90

@@ -9,7 +9,7 @@ WITH kept_responses AS (
     -- core keeps the latest response per (survey, respondent, match); only known matches count.
     SELECT r.*, mc.program, mc.cohort
     FROM core.survey_responses AS r
-    JOIN marts.match_cadence AS mc USING (match_id)
+    JOIN core.known_matches AS mc USING (match_id)
     WHERE r.instrument IN ('intake', 'closing')
 ),
 

@@ -18,7 +18,7 @@ WITH responses AS (
         AND r.feedback IS NOT NULL AND r.communication IS NOT NULL
         AND r.satisfaction IS NOT NULL AS complete
     FROM core.survey_responses AS r
-    JOIN marts.match_cadence AS c USING (match_id)
+    JOIN core.known_matches AS c USING (match_id)
 ),
 
 scored AS (

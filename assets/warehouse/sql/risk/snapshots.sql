@@ -68,6 +68,8 @@ snapshot_matches AS (
 ),
 
 meetings_at AS (
+    -- Only the meetings of the snapshots' matches, as each stood at its month end (a meeting
+    -- of a match ended by m is never read at m).
     SELECT
         c.snapshot_on,
         s.meeting_id,
@@ -83,8 +85,11 @@ meetings_at AS (
         END AS status,
         CAST(timezone(run.tz, s.scheduled_start) AS DATE) AS meeting_date,
         s.from_calendar
-    FROM calendar AS c
-    JOIN core.meeting_states AS s ON s.seen_on <= c.snapshot_on AND c.snapshot_on < s.next_seen_on
+    FROM (SELECT DISTINCT snapshot_on, match_id FROM snapshot_matches) AS c
+    JOIN core.meeting_states AS s
+        ON s.match_id = c.match_id
+        AND s.seen_on <= c.snapshot_on
+        AND c.snapshot_on < s.next_seen_on
     CROSS JOIN run
 ),
 

@@ -20,7 +20,7 @@ answered_invitations AS (
                 AND r.match_id = i.match_id
         ) AS responded
     FROM core.invitations AS i
-    JOIN marts.match_cadence AS mc USING (match_id)
+    JOIN core.known_matches AS mc USING (match_id)
     QUALIFY row_number() OVER (
         PARTITION BY i.survey_id, i.participant_key, i.match_id ORDER BY i.sent_at, i.role
     ) = 1
