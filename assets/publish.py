@@ -26,7 +26,7 @@ from assets.ingest.loader import ensure_tables
 from assets.ingest.validation import ident, literal
 from assets.resources import WarehouseResource
 from assets.settings import Settings
-from assets.warehouse.table_builds import ensure_state_table
+from assets.warehouse.table_builds import ensure_state_table, tables_not_current
 
 # Published whole: these tables and every table of the marts schema. Nothing else.
 PUBLISHED_TABLES = (
@@ -228,15 +228,6 @@ def analyst_hint(settings: Settings) -> str:
         f"  Parquet for BI:     {settings.parquet_dir}/ (the newest set; the set of a given "
         "warehouse is warehouse/<ingest.publication.parquet_dir>/)"
     )
-
-
-def tables_not_current(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:
-    """(table, status, detail) of every table left with older content by a failure."""
-    ensure_state_table(con)
-    return con.execute(
-        "SELECT table_name, status, detail FROM ingest.table_builds WHERE NOT current "
-        "ORDER BY table_name"
-    ).fetchall()
 
 
 def build_publish_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:

@@ -107,8 +107,9 @@ def _instance(settings):
 
 def _report(settings, run_id: str, failed: list[str], warned: list[str]) -> None:
     from assets.ingest.loader import ensure_tables
-    from assets.publish import analyst_hint, tables_not_current
+    from assets.publish import analyst_hint
     from assets.resources import open_working_db
+    from assets.warehouse.table_builds import tables_not_current
 
     with open_working_db(settings) as con:
         ensure_tables(con)  # a run that failed before ingest has none yet

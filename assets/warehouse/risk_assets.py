@@ -42,9 +42,10 @@ def early_warning(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     names = [".".join(key.path) for key in RISK_KEYS]
     started = time.perf_counter()
     with warehouse.connect() as con:
-        stale = tables_not_current(con, [".".join(key.path) for key in UPSTREAM])
+        stale = [t for t, _, _ in tables_not_current(con, [".".join(k.path) for k in UPSTREAM])]
+        kept = f"{' and '.join(names)} kept their previous content"
         if stale:
-            detail = f"kept their previous content: they read {', '.join(stale)}, not current"
+            detail = f"{kept}: they read {', '.join(stale)}, which is not current in this run"
             status = "upstream_failed"
         else:
             try:
@@ -54,7 +55,7 @@ def early_warning(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             except Exception as error:  # noqa: BLE001 - recorded, logged and reported
                 context.log.error(f"the early warning failed: {error!r}")
                 status = "failed"
-                detail = f"kept their previous content: the early warning failed ({type(error).__name__})"
+                detail = f"{kept}: the early warning failed ({type(error).__name__})"
         seconds = time.perf_counter() - started
         record_built_elsewhere(con, names, status, settings, context.run.run_id, seconds, detail)
     if status != "built":

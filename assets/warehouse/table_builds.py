@@ -29,6 +29,7 @@ from assets.warehouse.checks import DataCheck, run_check
 from assets.warehouse.sql_runner import (
     SqlTable,
     SqlTableError,
+    all_sql_tables,
     in_dependency_order,
     run_sql_table,
     tables_referenced,
@@ -274,17 +275,18 @@ def _run_checks(con, table: SqlTable, checks: list[DataCheck]) -> dict[str, tupl
     return results
 
 
-def tables_not_current(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> list[str]:
-    """Which of `names` a failure left with older content (in this run or before)."""
+def tables_not_current(
+    con: duckdb.DuckDBPyConnection, names: Iterable[str] | None = None
+) -> list[tuple[str, str, str | None]]:
+    """(table, status, detail) of every table a failure left with older content (of `names`
+    only, when given), in name order."""
     ensure_state_table(con)
-    return [
-        name
-        for (name,) in con.execute(
-            "SELECT table_name FROM ingest.table_builds WHERE NOT current "
-            "AND table_name IN (SELECT unnest(?)) ORDER BY 1",
-            [list(names)],
-        ).fetchall()
-    ]
+    rows = con.execute(
+        "SELECT table_name, status, detail FROM ingest.table_builds WHERE NOT current "
+        "ORDER BY table_name"
+    ).fetchall()
+    wanted = None if names is None else set(names)
+    return [row for row in rows if wanted is None or row[0] in wanted]
 
 
 def record_built_elsewhere(
@@ -377,8 +379,6 @@ def blame(con: duckdb.DuckDBPyConnection, error: SqlTableError, table: SqlTable)
 
 def staging_tables_read(table: SqlTable) -> list[str]:
     """The staging tables a table reads, directly or through the SQL tables it reads."""
-    from assets.warehouse.sql_runner import all_sql_tables
-
     by_name = {t.qualified_name: t for t in all_sql_tables()}
     by_name[table.qualified_name] = table
     found: set[str] = set()
