@@ -70,11 +70,12 @@ def published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str
     ).fetchall()
 
 
-def _column_comments(con, schema: str, table: str) -> list[tuple[str, str]]:
+def _columns(con, schema: str, table: str) -> list[tuple[str, str, str | None]]:
+    """(name, type, comment) of each column of a table of the working database."""
     return con.execute(
-        "SELECT column_name, comment FROM duckdb_columns() "
+        "SELECT column_name, data_type, comment FROM duckdb_columns() "
         "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
-        "AND comment IS NOT NULL ORDER BY column_index",
+        "ORDER BY column_index",
         [schema, table],
     ).fetchall()
 
@@ -129,13 +130,8 @@ def _build_database(con, tables: list[tuple[str, str, str | None]], target: Path
         for schema, table, comment in tables:
             name = f"{ident(schema)}.{ident(table)}"
             withheld = WITHHELD_COLUMNS.get(f"{schema}.{table}", ())
-            types = dict(
-                con.execute(
-                    "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = "
-                    "current_database() AND schema_name = ? AND table_name = ?",
-                    [schema, table],
-                ).fetchall()
-            )
+            columns = _columns(con, schema, table)
+            types = {column: data_type for column, data_type, _ in columns}
             replace = (
                 " REPLACE ("
                 + ", ".join(f"CAST(NULL AS {types[c]}) AS {ident(c)}" for c in withheld)
@@ -146,7 +142,9 @@ def _build_database(con, tables: list[tuple[str, str, str | None]], target: Path
             con.execute(f"CREATE TABLE published.{name} AS SELECT *{replace} FROM {name}")
             if comment:
                 con.execute(f"COMMENT ON TABLE published.{name} IS {literal(comment)}")
-            for column, column_comment in _column_comments(con, schema, table):
+            for column, _, column_comment in columns:
+                if column_comment is None:
+                    continue
                 con.execute(
                     f"COMMENT ON COLUMN published.{name}.{ident(column)} IS {literal(column_comment)}"
                 )

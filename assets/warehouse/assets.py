@@ -148,9 +148,6 @@ def build_warehouse_asset(
                 for o in outcomes
                 if o.status == "built"
             }
-            versions = dict(
-                con.execute("SELECT table_name, content_hash FROM ingest.table_builds").fetchall()
-            )
         by_table = {t.qualified_name: t for t in tables}
         selected_checks = context.selected_asset_check_keys
         for outcome in outcomes:
@@ -170,7 +167,7 @@ def build_warehouse_asset(
             if outcome.table in previews:
                 metadata["preview"] = dg.MetadataValue.md(previews[outcome.table])
             # The data version is the content's hash: unchanged when reused or held back.
-            version = versions.get(outcome.table)
+            version = outcome.content_hash
             yield dg.MaterializeResult(
                 asset_key=key,
                 metadata=metadata,

@@ -56,6 +56,7 @@ class TableBuild:
     seconds: float = 0.0
     detail: str | None = None
     checks: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    content_hash: str | None = None  # of the content the table holds after the run
 
     @property
     def current(self) -> bool:
@@ -245,21 +246,14 @@ class _Builder:
             content = self.content[name]
             content_as_of = self.settings.as_of
             computed_in = reused_from[5] if reused_from else self.run_id
-        self.con.execute(
-            "INSERT OR REPLACE INTO ingest.table_builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                name,
-                result.status,
-                result.current,
-                content_as_of,
-                self.run_id,
-                computed_in,
-                round(result.seconds, 3),
-                result.detail,
-                input_hash,
-                content,
-                json.dumps(result.checks),
-            ],
+        result.content_hash = content
+        _write_state(
+            self.con,
+            result,
+            content_as_of=content_as_of,
+            run_id=self.run_id,
+            computed_in=computed_in,
+            input_hash=input_hash,
         )
         return result
 
@@ -302,20 +296,53 @@ def record_built_elsewhere(
     previous content (failed / upstream_failed) when that step could not finish."""
     ensure_state_table(con)
     for name in names:
-        if status == "built":
-            con.execute(
-                "INSERT OR REPLACE INTO ingest.table_builds VALUES "
-                "(?, 'built', true, ?, ?, ?, ?, NULL, NULL, ?, '{}')",
-                [name, settings.as_of, run_id, run_id, round(seconds, 3), content_hash(con, name)],
-            )
-        else:
-            con.execute(
-                "INSERT INTO ingest.table_builds (table_name, status, current, considered_in_run,"
-                " seconds, detail) VALUES (?, ?, false, ?, ?, ?) ON CONFLICT (table_name) DO "
-                "UPDATE SET status = excluded.status, current = false, considered_in_run = "
-                "excluded.considered_in_run, seconds = excluded.seconds, detail = excluded.detail",
-                [name, status, run_id, round(seconds, 3), detail],
-            )
+        result = TableBuild(name, status, seconds=seconds, detail=detail)
+        if result.current:
+            result.content_hash = content_hash(con, name)
+            content_as_of, computed_in = settings.as_of, run_id
+        else:  # what the table holds, and since when, stays as recorded
+            previous = con.execute(
+                "SELECT content_hash, content_as_of, computed_in_run FROM ingest.table_builds "
+                "WHERE table_name = ?",
+                [name],
+            ).fetchone()
+            result.content_hash, content_as_of, computed_in = previous or (None, None, None)
+        _write_state(
+            con,
+            result,
+            content_as_of=content_as_of,
+            run_id=run_id,
+            computed_in=computed_in,
+            input_hash=None,
+        )
+
+
+def _write_state(
+    con: duckdb.DuckDBPyConnection,
+    result: TableBuild,
+    *,
+    content_as_of,
+    run_id: str | None,
+    computed_in: str | None,
+    input_hash: str | None,
+) -> None:
+    """One table's ingest.table_builds row, replacing the one before."""
+    con.execute(
+        "INSERT OR REPLACE INTO ingest.table_builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            result.table,
+            result.status,
+            result.current,
+            content_as_of,
+            run_id,
+            computed_in,
+            round(result.seconds, 3),
+            result.detail,
+            input_hash,
+            result.content_hash,
+            json.dumps(result.checks),
+        ],
+    )
 
 
 def content_hash(con: duckdb.DuckDBPyConnection, name: str) -> str:
