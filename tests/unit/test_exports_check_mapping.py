@@ -75,7 +75,7 @@ def test_quarantined_rows_are_counted_per_rule_with_their_lines_and_the_setting(
     assert "quarantined dropped:preview: 1 (set aside by design), lines 8" in out
     assert "quarantined unmatched:respondent: 1, lines 17" in out
     assert (
-        "problem: 1 row(s) bad_type:guidance: change [labels] in "
+        "problem: 1 row(s) bad_type:guidance: add to [labels] in "
         'surveys/mappings/checkin_2026-03_qualtrics.toml: "Somewhat agree" = <1-5>' in out
     )
     code, out = check(capsys, SURVEYS / "mappings" / GOOGLE[0], SURVEYS / "exports" / GOOGLE[1])
@@ -88,7 +88,7 @@ def test_following_its_advice_on_a_wrong_labels_scale_makes_it_pass(program, cap
     code, out = check(capsys, mapping, SURVEYS / "exports" / SURVEYMONKEY[1])
     assert code == 1
     assert (
-        '[labels] in surveys/mappings/closing_2026-03_surveymonkey.toml: "Very satisfied" = <1-5>'
+        'add to [labels] in surveys/mappings/closing_2026-03_surveymonkey.toml: "Very satisfied" = <1-5>'
         in out
     )
     edit(mapping, "[labels]\n", '[labels]\n"Very satisfied" = 5\n')
@@ -106,9 +106,10 @@ def test_following_its_advice_on_a_date_format_makes_it_pass(program, capsys, tm
     assert code == 1
     assert "quarantined bad_type:submitted_at: 3, lines 3, 4, 5" in out
     assert (
-        "dates like '03/20/2026 10:15:00 AM' do not match [submitted_at] format = "
-        "'%Y-%m-%d %H:%M:%S' in surveys/mappings/closing_2026-03_surveymonkey.toml; "
-        "format = '%m/%d/%Y %I:%M:%S %p' reads every row" in out
+        "problem: 3 row(s) bad_type:submitted_at: submission times like '03/20/2026 01:41:09 PM' "
+        "do not fit [submitted_at] format = '%Y-%m-%d %H:%M:%S' in "
+        "surveys/mappings/closing_2026-03_surveymonkey.toml: set [submitted_at] format = "
+        "'%m/%d/%Y %I:%M:%S %p' (it reads every row)" in out
     )
     edit(mapping, "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p")
     assert check(capsys, mapping, SURVEYS / "exports" / SURVEYMONKEY[1])[0] == 0

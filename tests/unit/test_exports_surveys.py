@@ -212,7 +212,13 @@ def test_microsoft_forms_workbook(program):
             "skills": 4,
         },
     ]
-    assert result.message.endswith("not loaded: What are you hoping to learn?")
+    assert result.message.endswith(
+        "1 unmapped question(s), not loaded (ingest.files.unknown_field_names lists them)"
+    )
+    (file_row,) = rows(
+        program, "SELECT unknown_field_names FROM ingest.files WHERE path = ?", [path]
+    )
+    assert file_row["unknown_field_names"] == "What are you hoping to learn?"
 
 
 def test_marts_from_the_mapped_exports(program):
@@ -401,9 +407,9 @@ def test_a_time_format_that_does_not_fit_names_the_setting_and_one_that_would(pr
     (row,) = rows(program, "SELECT reason, detail FROM ingest.quarantine")
     assert row["reason"] == "bad_type:submitted_at"
     assert row["detail"] == (
-        "dates like '03/14/2026 10:02' do not match [submitted_at] format = "
-        "'%Y-%m-%d %H:%M:%S' in surveys/mappings/pairs.toml; format = '%m/%d/%Y %H:%M' reads "
-        "every row"
+        "submission times like '03/14/2026 10:02' do not fit [submitted_at] format = "
+        "'%Y-%m-%d %H:%M:%S' in surveys/mappings/pairs.toml: set [submitted_at] format = "
+        "'%m/%d/%Y %H:%M' (it reads every row)"
     )
 
 

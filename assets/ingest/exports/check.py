@@ -67,6 +67,7 @@ class MappingCheck:
     result: FileResult | None  # None: the same bytes were ingested before, nothing to load
     roster_note: str
     items_found: list[str] = field(default_factory=list)
+    answers: dict[str, int] = field(default_factory=dict)  # item setting -> answers loaded
     unknown_columns: str | None = None  # as ingest.files.unknown_field_names lists them
     reasons: list[ReasonCount] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # each with the setting to change
@@ -104,43 +105,57 @@ class MappingCheck:
         return out
 
 
-def _advice(reason: ReasonCount, mapping: str) -> str:
-    """What to change for records quarantined under `reason`."""
+def _advice(reason: ReasonCount, mapping: Mapping) -> str:
+    """What to do about records quarantined under `reason`, as the problem line says it."""
     rule, _, column = reason.reason.partition(":")
+    path = mapping.path
+    respondent = f"[respondent] column = {mapping.respondent_column!r}"
     if reason.reason == "bad_type:submitted_at":
         return reason.details[0]  # names the setting and the pattern that would fit
     if reason.reason == "implausible:submitted_at":
-        return f"[submitted_at] format in {mapping}: the times read are before 1970 or after 2100"
+        return (
+            f"check [submitted_at] format = '{mapping.time_format}' in {path}: the times it "
+            "reads are before 1970 or after 2100"
+        )
     if rule in ("bad_type", "bad_value") and column not in SCORE_ITEMS:
         return (
-            f'[items] in {mapping}: the question mapped to "{column}" holds values its rule '
+            f'check [items] in {path}: the question mapped to "{column}" holds values its rule '
             "does not take: is it the right question?"
         )
     if rule in ("bad_type", "bad_value"):
         answers = [d.split(", got ", 1)[1] for d in reason.details if ", got " in d]
         labels = ", ".join(f'"{a}" = <1-5>' for a in answers) or '"<answer>" = <1-5>'
         return (
-            f"[labels] in {mapping}: {labels} (answers of {column} off the scale), or check "
+            f"add to [labels] in {path}: {labels} (answers of {column} off the scale), or check "
             f'that [items] maps the right question to "{column}"'
+        )
+    if reason.reason == "unmatched:respondent" and mapping.respondent_by == "participant_id":
+        return (
+            f'{respondent}, by = "participant_id" in {path}: these ids are not in the roster; '
+            "map the column that holds the roster's participant ids, or add these people to "
+            "the roster"
         )
     if reason.reason == "unmatched:respondent":
         return (
-            f"[respondent] column / by in {mapping}: the column must hold the roster's e-mails "
-            f'(by = "email") or participant ids (by = "participant_id"); if it does, these '
-            "people are missing from the roster"
+            f'{respondent}, by = "email" in {path}: these e-mails are not the roster\'s (or '
+            "several participants share one); map the column that holds the roster's e-mails "
+            '(or use by = "participant_id" for a column of participant ids), or fix the roster'
         )
     if reason.reason == "unmatched:match":
         return (
-            f"[match] column (a column holding the match_id) or [match] role in {mapping}: "
+            f"change [match] column (a column holding the match_id) or [match] role in {path}: "
             "the roster alone cannot tell these respondents' match"
         )
     if reason.reason == "missing_field:respondent_id":
-        return f"[respondent] column in {mapping}: it is blank in these rows"
+        return f"{respondent} in {path} is blank in these rows: map the column naming them"
     if reason.reason == "missing_field:submitted_at":
-        return f"[submitted_at] column in {mapping}: it is blank in these rows"
+        return (
+            f"[submitted_at] column = {mapping.submitted_column!r} in {path} is blank in these "
+            "rows: map the column holding the submission time"
+        )
     if reason.reason == "conflicting_duplicate":
         return (
-            f"response_id in {mapping}: these responses share an id with others of other "
+            f"change response_id in {path}: these responses share an id with others of other "
             "content; map the tool's response-id column"
         )
     return f"the export itself ({reason.reason}): {reason.details[0] if reason.details else ''}"
@@ -239,7 +254,7 @@ def _describe(con, check: MappingCheck, result: FileResult, landed: LandedFile) 
         return
     mapping = mapping_for(landed)
     table = READERS[mapping.tool](landed.path.read_bytes())
-    check.items_found = _items_found(con, result, mapping, table)
+    check.items_found, check.answers = _items_found(con, result, mapping, table)
     for reason, count, lines, details in con.execute(
         "SELECT reason, count(*), list(line ORDER BY line)[:?], "
         "list(DISTINCT detail ORDER BY detail)[:3] FROM ingest.quarantine WHERE load_id = ? "
@@ -249,27 +264,50 @@ def _describe(con, check: MappingCheck, result: FileResult, landed: LandedFile) 
         counted = ReasonCount(reason, count, lines, [d for d in details if d])
         check.reasons.append(counted)
         if not counted.by_design:
-            check.problems.append(
-                f"{count} row(s) {reason}: change {_advice(counted, mapping.path)}"
+            check.problems.append(f"{count} row(s) {reason}: {_advice(counted, mapping)}")
+    warnings = [w.removeprefix("warning: ") for w in empty_item_warnings(mapping, table)]
+    check.problems += warnings
+    if result.rows_loaded + result.rows_duplicate == 0:
+        by_design = [r for r in check.reasons if r.by_design]
+        check.problems.append(
+            f"nothing would load: all {result.rows_read} row(s) would be quarantined"
+            + (
+                " (the rows set aside by design are listed above, each with the setting that "
+                "would keep it)"
+                if by_design
+                else ""
             )
-    check.problems += [w.removeprefix("warning: ") for w in empty_item_warnings(mapping, table)]
+        )
+    elif zero := [found for found, n in check.answers.items() if n == 0]:
+        warned = " ".join(warnings)
+        check.problems += [
+            f"{setting} in {mapping.path}: no row would load an answer to it"
+            for setting in zero
+            if setting not in warned
+        ]
 
 
-def _items_found(con, result: FileResult, mapping: Mapping, table: ExportTable) -> list[str]:
-    """Each mapped question found in the export, with how many rows would load an answer."""
+def _items_found(
+    con, result: FileResult, mapping: Mapping, table: ExportTable
+) -> tuple[list[str], dict[str, int]]:
+    """Each mapped question found in the export, with how many rows would load an answer
+    (as shown, and by the setting that maps it)."""
     items = [
         (column, item)
         for column, item in mapping.items.items()
         if table.position(column) is not None
     ]
     if not items:
-        return []
+        return [], {}
     counts = con.execute(
         "SELECT " + ", ".join(f'count("{item}")' for _, item in items) + " FROM staging.responses "
         "WHERE _load_id = ?",
         [result.load_id],
     ).fetchall()[0]
+    check_answers = {
+        mapping.setting_of(column): n for (column, _), n in zip(items, counts, strict=True)
+    }
     return [
         f'{item} <- "{column}" ({n} answer(s))'
         for (column, item), n in zip(items, counts, strict=True)
-    ]
+    ], check_answers

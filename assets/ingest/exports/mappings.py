@@ -24,6 +24,17 @@ MAPPING_SUFFIXES = (".toml", ".yaml", ".yml")
 ITEMS = (*SCORE_ITEMS, "nps", "comment")
 INSTRUMENTS = SURVEY_EXPORTS.column("instrument").allowed
 RESPONDENT_BY = ("email", "participant_id")
+# Qualtrics' Status (Response Type) as exported by name and as a code; `keep_statuses` names
+# the ones that count (default: live responses only).
+QUALTRICS_STATUSES = {
+    "IP Address": "0",
+    "Survey Preview": "1",
+    "Survey Test": "2",
+    "Imported": "4",
+    "Spam": "8",
+    "Offline": "16",
+}
+DEFAULT_KEEP_STATUSES = ("IP Address",)
 # The usual agreement scale; a mapping's [labels] add to it or change it.
 DEFAULT_LABELS = {
     "strongly disagree": 1,
@@ -76,6 +87,13 @@ class Mapping:
     items: dict[str, str]  # export column -> contract item
     labels: dict[str, int]  # answer label (lower case) -> score
     allow_header_drift: bool
+    keep_statuses: tuple[str, ...] = DEFAULT_KEEP_STATUSES  # Qualtrics Status values loaded
+
+    def kept_status_keys(self) -> set[str]:
+        """The kept statuses as the export may write them: lower-case names and codes."""
+        return {k.lower() for k in self.keep_statuses} | {
+            QUALTRICS_STATUSES[k] for k in self.keep_statuses
+        }
 
     def applies_to(self, file_name: str) -> bool:
         return any(fnmatch.fnmatchcase(file_name, pattern) for pattern in self.files)
@@ -136,7 +154,7 @@ def mapping_from(raw: dict, path: str) -> Mapping:
     """A validated mapping from the keys of its file."""
     known = {
         "tool", "files", "survey_id", "instrument", "allow_header_drift", "respondent",
-        "match", "submitted_at", "response_id", "items", "labels",
+        "match", "submitted_at", "response_id", "items", "labels", "keep_statuses",
     }  # fmt: skip
     if unknown := sorted(set(raw) - known):
         raise MappingError(f"unknown key(s): {', '.join(unknown)}")
@@ -161,6 +179,7 @@ def mapping_from(raw: dict, path: str) -> Mapping:
     response_id = raw.get("response_id", defaults.response_id)
     if response_id is not False and response_id is not None and not isinstance(response_id, str):
         raise MappingError("response_id must be a column name, or false (ids are derived)")
+    keep_statuses = _keep_statuses(raw.get("keep_statuses"), tool)
     return Mapping(
         path=path,
         tool=tool,
@@ -178,7 +197,30 @@ def mapping_from(raw: dict, path: str) -> Mapping:
         items={normalised(column): item for column, item in items.items()},
         labels={**DEFAULT_LABELS, **labels},
         allow_header_drift=bool(raw.get("allow_header_drift", False)),
+        keep_statuses=keep_statuses,
     )
+
+
+def _keep_statuses(value: object, tool: str) -> tuple[str, ...]:
+    """`keep_statuses`: the Qualtrics Status values whose responses load, by name as the
+    export's Status column shows them (any case)."""
+    if value is None:
+        return DEFAULT_KEEP_STATUSES
+    if tool != "qualtrics":
+        raise MappingError('keep_statuses applies to tool = "qualtrics" only (its Status column)')
+    allowed = ", ".join(f'"{name}"' for name in QUALTRICS_STATUSES)
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise MappingError(f"keep_statuses must be a list of Qualtrics statuses: {allowed}")
+    by_key = {name.lower(): name for name in QUALTRICS_STATUSES}
+    by_key.update({code: name for name, code in QUALTRICS_STATUSES.items()})
+    unknown = [v for v in values if v.strip().lower() not in by_key]
+    if unknown:
+        raise MappingError(
+            f"keep_statuses: {', '.join(repr(v) for v in unknown)} is not a Qualtrics status "
+            f"(one of {allowed})"
+        )
+    return tuple(dict.fromkeys(by_key[v.strip().lower()] for v in values))
 
 
 def _read(path: Path) -> dict:

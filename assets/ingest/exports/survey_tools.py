@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from assets.ingest.files import FileProblem, decode, read_csv
+from assets.ingest.files import CsvRecords, FileProblem, decode, read_csv
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,25 @@ def _frame(
 
 
 def _csv_table(
-    data: bytes, header_rows: int, columns: Callable[[list[list[str]]], list[ExportColumn]]
+    data: bytes,
+    header_rows: int,
+    columns: Callable[[list[list[str]]], list[ExportColumn]],
+    more_header: Callable[[list[str]], bool] | None = None,
 ):
+    """The export's header rows, then its records. `more_header`: whether the first record
+    after the `header_rows` is one more header row of the tool (read as such, not a record)."""
     records = read_csv(decode(data), header_rows)
     if len(records.header_rows) < header_rows:
         raise FileProblem(
             "file:no_records", f"the export has fewer than its tool's {header_rows} header rows"
+        )
+    if more_header and records.rows and more_header(records.rows[0]):
+        records = CsvRecords(
+            [*records.header_rows, records.rows[0]],
+            records.rows[1:],
+            records.starts[1:],
+            records.raws[1:],
+            records.cut_short and len(records.rows) > 1,
         )
     described = columns(records.header_rows)
     width = len(described)
@@ -102,31 +115,67 @@ def _csv_table(
     return ExportTable(tuple(described), frame)
 
 
-# --- Qualtrics: field IDs, question texts, ImportId JSON ------------------------------------
+# --- Qualtrics: field IDs, question texts, ImportId row (JSON, or older; legacy: none) --------
+
+# An ImportId cell: {"ImportId":"QID1","timeZone":"..."} (since 2017), {'ImportId': 'QID1'} or
+# ImportId:QID1 (older exports). The legacy exporter wrote no such row: two header rows.
+IMPORT_ID = re.compile(r"""^\s*\{?\s*["']?ImportId["']?\s*[:=]\s*["']?([^"',}]*)""", re.I)
+QUALTRICS_METADATA = {
+    "StartDate", "EndDate", "Status", "IPAddress", "Progress", "Duration (in seconds)",
+    "Finished", "RecordedDate", "ResponseId", "RecipientLastName", "RecipientFirstName",
+    "RecipientEmail", "ExternalReference", "LocationLatitude", "LocationLongitude",
+    "DistributionChannel", "UserLanguage",
+    # the legacy exporter's own columns
+    "ResponseID", "ResponseSet", "Name", "ExternalDataReference", "EmailAddress",
+    "LocationAccuracy",
+}  # fmt: skip
+
+
+def is_import_id_row(fields: list[str]) -> bool:
+    """Qualtrics' third header row: every non-blank cell an ImportId (no response is)."""
+    filled = [f for f in fields if f.strip()]
+    return bool(filled) and all(IMPORT_ID.match(f) for f in filled)
+
+
+def _import_meta(cell: str) -> dict:
+    try:
+        meta = json.loads(cell)
+    except json.JSONDecodeError:
+        found = IMPORT_ID.match(cell)
+        return {"ImportId": found.group(1).strip()} if found else {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _legacy_question(field_id: str) -> bool:
+    """Without ImportIds: not one of the tool's own columns (nor V1..V10, Q_ internals)."""
+    return not (
+        field_id in QUALTRICS_METADATA
+        or re.fullmatch(r"V\d+", field_id)
+        or field_id.startswith("Q_")
+    )
 
 
 def _qualtrics_columns(header_rows: list[list[str]]) -> list[ExportColumn]:
-    ids, texts, imports = header_rows
+    ids, texts = header_rows[:2]
+    imports = header_rows[2] if len(header_rows) > 2 else None
     columns = []
     for i, field_id in enumerate(ids):
-        try:
-            meta = json.loads(imports[i]) if i < len(imports) else {}
-        except json.JSONDecodeError:
+        name = normalised(field_id)
+        text = normalised(texts[i]) if i < len(texts) and texts[i].strip() else name
+        if imports is None:
             meta = {}
-        meta = meta if isinstance(meta, dict) else {}
-        columns.append(
-            ExportColumn(
-                name=normalised(field_id),
-                text=normalised(texts[i]) if i < len(texts) else normalised(field_id),
-                question=str(meta.get("ImportId", "")).startswith("QID"),
-                timezone=meta.get("timeZone"),
-            )
-        )
+            question = _legacy_question(name) and _legacy_question(text)
+        else:
+            meta = _import_meta(imports[i]) if i < len(imports) else {}
+            question = str(meta.get("ImportId", "")).startswith("QID")
+        columns.append(ExportColumn(name, text, question, timezone=meta.get("timeZone")))
     return columns
 
 
 def read_qualtrics(data: bytes) -> ExportTable:
-    return _csv_table(data, 3, _qualtrics_columns)
+    """Field IDs and question texts, then the ImportId row if there is one (a legacy export
+    has none): told apart by its cells, so a first response is never taken for it."""
+    return _csv_table(data, 2, _qualtrics_columns, more_header=is_import_id_row)
 
 
 # --- Google Forms: one row of question texts ------------------------------------------------
@@ -213,6 +262,9 @@ def read_microsoft_forms(data: bytes) -> ExportTable:
 
     try:
         sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        # Read-only mode trusts the sheet's <dimension>: Microsoft Forms writes none (or A1),
+        # and only the first cell would be read. Every row is read, whatever it says.
+        sheet.reset_dimensions()
         rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError) as error:
         raise FileProblem("file:bad_excel", f"not a readable Excel workbook: {error}") from None

@@ -14,15 +14,20 @@ import os
 import duckdb
 import polars as pl
 
-from assets.ingest.contract import SCORE_ITEMS
+from assets.ingest.contract import PLAUSIBLE_DATES, SCORE_ITEMS
 from assets.ingest.exports.lookups import ROSTER_CTES, active_on, chosen_match, run_settings
-from assets.ingest.exports.mappings import TOOL_DEFAULTS, Mapping, mapping_for
+from assets.ingest.exports.mappings import (
+    QUALTRICS_STATUSES,
+    TOOL_DEFAULTS,
+    Mapping,
+    mapping_for,
+)
 from assets.ingest.exports.survey_tools import READERS, ExportTable
 from assets.ingest.files import FileProblem, LandedFile, ParsedFile
 
 IDENTITY_COLUMNS = ("response_id", "survey_id", "instrument", "respondent_id", "match_id", "role")
-# Qualtrics' Status (Response Type): only live responses count; the rest are set aside.
-QUALTRICS_KEPT_STATUS = ("ip address", "0")
+# Qualtrics' Status (Response Type): the mapping's keep_statuses count (default: live responses
+# only); the rest are set aside.
 QUALTRICS_DROPPED_STATUS = {
     "survey preview": "dropped:preview",
     "1": "dropped:preview",
@@ -45,7 +50,16 @@ COMMON_TIME_FORMATS = (
     "%d.%m.%Y %H:%M:%S",
     "%d.%m.%Y %H:%M",
     "%Y/%m/%d %H:%M:%S",
+    # two-digit years (e.g. 8/19/22 13:05, as Excel and some locales write them)
+    "%m/%d/%y %H:%M:%S",
+    "%m/%d/%y %H:%M",
+    "%d/%m/%y %H:%M:%S",
+    "%d/%m/%y %H:%M",
+    "%m/%d/%y %I:%M:%S %p",
+    "%m/%d/%y %I:%M %p",
+    "%d.%m.%y %H:%M",
 )
+FIRST_YEAR, LAST_YEAR = PLAUSIBLE_DATES.minimum.year, PLAUSIBLE_DATES.maximum.year
 HEADERS_TABLE = """
 CREATE TABLE IF NOT EXISTS staging.export_headers (
     mapping VARCHAR NOT NULL,       -- the mapping file, relative to landing/
@@ -69,15 +83,13 @@ def read_survey_export(
     frame = _with_roster(con, mapping, records)
     _remember_header(con, mapping, table, landed.relative_path)
 
-    used = mapping.named_columns()
-    unmapped = tuple(
-        column.header
-        for column in table.columns
-        if column.question and column.name not in used and column.text not in used
-    )
+    unmapped = tuple(column.header for column in unmapped_questions(mapping, table))
     notes = [*empty_item_warnings(mapping, table), f"mapped by {mapping.path}"]
-    if unmapped:
-        notes.append(f"{len(unmapped)} unmapped question(s), not loaded: " + "; ".join(unmapped))
+    if unmapped:  # listed once, in ingest.files.unknown_field_names
+        notes.append(
+            f"{len(unmapped)} unmapped question(s), not loaded (ingest.files.unknown_field_names "
+            "lists them)"
+        )
     if drift_note:
         notes.append(drift_note)
     header = (*IDENTITY_COLUMNS, "submitted_at", *sorted(set(mapping.items.values())))
@@ -129,6 +141,28 @@ def _read(mapping: Mapping, data: bytes) -> ExportTable:
         ) from None
 
 
+def unmapped_questions(mapping: Mapping, table: ExportTable) -> list:
+    """The export's questions the mapping does not name."""
+    used = mapping.named_columns()
+    return [
+        column
+        for column in table.columns
+        if column.question and column.name not in used and column.text not in used
+    ]
+
+
+def questions_to_map(mapping: Mapping, table: ExportTable) -> str:
+    """The export's unmapped questions as an [items] key names them (SurveyMonkey's
+    `Question - Row`, Google Forms' `Question [Row]`, Qualtrics' field ID, with its text)."""
+    names = [
+        f'"{c.name}"' if c.text == c.name else f'"{c.name}" ({_shown(c.text)})'
+        for c in unmapped_questions(mapping, table)
+    ]
+    if not names:
+        return "the export has no unmapped question"
+    return f"the export's unmapped questions, as [items] names them: {'; '.join(names)}"
+
+
 def empty_item_warnings(mapping: Mapping, table: ExportTable) -> list[str]:
     """A mapped item with no answer in any record (its column absent, or empty everywhere):
     the file loads, but not as if nothing were wrong."""
@@ -136,7 +170,7 @@ def empty_item_warnings(mapping: Mapping, table: ExportTable) -> list[str]:
     for column, item in mapping.items.items():
         position = table.position(column)
         if position is None:
-            state = "is not in the export"
+            state = f"is not in the export ({questions_to_map(mapping, table)})"
         elif table.frame.get_column(f"c{position}").str.strip_chars().fill_null("").eq("").all():
             state = "is empty in every row"
         else:
@@ -191,6 +225,11 @@ def _check_header(con, mapping: Mapping, table: ExportTable, data: bytes) -> str
             + ", ".join(mapping.setting_of(m) for m in missing)
             + (_tool_advice(mapping, data) if identity_missing else "")
         )
+        if any(name in mapping.items for name in missing):
+            problems.append(questions_to_map(mapping, table))
+        if identity_missing:
+            own = [f'"{c.name}"' for c in table.columns if not c.question]
+            problems.append("the export's own (non-question) columns: " + ", ".join(own))
     con.execute(HEADERS_TABLE)
     header = [column.header for column in table.columns]
     accepted = con.execute(
@@ -249,17 +288,25 @@ def _parsed_time(expr: pl.Expr, time_format: str) -> pl.Expr:
     return expr.str.strip_chars().str.strptime(pl.Datetime("us"), time_format, strict=False)
 
 
+def _read_time(expr: pl.Expr, time_format: str) -> pl.Expr:
+    """The time as the pattern reads it, or null where it does not fit; a year read as
+    before 100 does not fit either: `%Y` took a two-digit year (22 -> 0022), `%y` is meant."""
+    parsed = _parsed_time(expr, time_format)
+    return pl.when(parsed.dt.year() >= 100).then(parsed)
+
+
 def _timestamp(expr: pl.Expr, time_format: str, timezone: str) -> pl.Expr:
     """The tool's local time, read with the mapping's pattern in its zone (a value that does
     not fit stays as given, and is quarantined as bad_type:submitted_at)."""
-    parsed = _parsed_time(expr, time_format).dt.replace_time_zone(
+    parsed = _read_time(expr, time_format).dt.replace_time_zone(
         timezone, ambiguous="earliest", non_existent="null"
     )
     return pl.coalesce(parsed.dt.to_string("%Y-%m-%dT%H:%M:%S%:z"), expr)
 
 
 def fitting_formats(texts: pl.Series) -> list[str]:
-    """The common submission-time patterns that read every one of these texts."""
+    """The common submission-time patterns that read every one of these texts as a plausible
+    time (1970-2100: `%Y` reads 22 as the year 0022, which is no fit)."""
     stripped = texts.str.strip_chars().drop_nulls()  # a malformed row has no fields
     texts = stripped.filter(stripped != "")
     frame = texts.to_frame("t")
@@ -267,22 +314,42 @@ def fitting_formats(texts: pl.Series) -> list[str]:
         pattern
         for pattern in COMMON_TIME_FORMATS
         if len(texts)
-        and frame.select(_parsed_time(pl.col("t"), pattern).is_not_null().all()).item()
+        and frame.select(
+            _parsed_time(pl.col("t"), pattern)
+            .dt.year()
+            .is_between(FIRST_YEAR, LAST_YEAR)
+            .fill_null(False)
+            .all()
+        ).item()
     ]
 
 
 def _time_format_detail(mapping: Mapping, table: ExportTable, submitted: pl.Expr) -> pl.Expr:
-    """Why a submission time is not read, naming the setting to change and what would fit."""
+    """Why a submission time is not read, naming the setting to change and what would fit:
+    `set [submitted_at] format = '...'` is advice that works when followed."""
     texts = table.frame.select(submitted.alias("t")).get_column("t")
     fits = fitting_formats(texts)
-    hint = ""
-    if fits:
-        hint = "; " + " or ".join(f"format = '{f}'" for f in fits) + " reads every row"
-        hint += ": check which one your tool writes" if len(fits) > 1 else ""
+    if len(fits) == 1:
+        hint = f": set [submitted_at] format = '{fits[0]}' (it reads every row)"
+    elif fits:
+        hint = (
+            ": set [submitted_at] format = "
+            + " or ".join(f"'{f}'" for f in fits)
+            + " (each reads every row: check which one your tool writes)"
+        )
+    else:
+        hint = ": set [submitted_at] format to the strptime pattern of these dates"
+    two_digits = _parsed_time(submitted, mapping.time_format).dt.year() < 100
     return pl.concat_str(
-        pl.lit("dates like '"),
+        pl.lit("submission times like '"),
         submitted.str.strip_chars(),
-        pl.lit(f"' do not match [submitted_at] format = '{mapping.time_format}' in {mapping.path}"),
+        pl.when(two_digits)
+        .then(pl.lit("' have a two-digit year, which [submitted_at] format = "))
+        .otherwise(pl.lit("' do not fit [submitted_at] format = ")),
+        pl.lit(f"'{mapping.time_format}' in {mapping.path}"),
+        pl.when(two_digits)
+        .then(pl.lit(" reads as the year 00xx (%Y; %y reads two digits)"))
+        .otherwise(pl.lit("")),
         pl.lit(hint),
     )
 
@@ -297,6 +364,9 @@ def _texts(mapping: Mapping, table: ExportTable, program_timezone: str) -> pl.Da
         items[item] = _score(answer, mapping.labels) if item in SCORE_ITEMS else answer
     status = _column(table, "Status" if mapping.tool == "qualtrics" else None)
     status_key = status.str.strip_chars().str.to_lowercase()
+    # The status by name (a legacy export writes codes: 4 is Imported).
+    names = {code: name for name, code in QUALTRICS_STATUSES.items()}
+    status_name = status_key.replace_strict(names, default=status.str.strip_chars())
     return table.frame.with_row_index("_record").select(
         "_record",
         "_line",
@@ -310,12 +380,12 @@ def _texts(mapping: Mapping, table: ExportTable, program_timezone: str) -> pl.Da
         submitted.alias("submitted_text"),
         pl.when(
             submitted.str.strip_chars().ne("")
-            & _parsed_time(submitted, mapping.time_format).is_null()
+            & _read_time(submitted, mapping.time_format).is_null()
         )
         .then(_time_format_detail(mapping, table, submitted))
         .alias("time_format_problem"),
         *(expr.alias(item) for item, expr in items.items()),
-        pl.when(status_key.is_null() | status_key.is_in(QUALTRICS_KEPT_STATUS))
+        pl.when(status_key.is_null() | status_key.is_in(sorted(mapping.kept_status_keys())))
         .then(None)
         .otherwise(
             status_key.replace_strict(
@@ -323,7 +393,7 @@ def _texts(mapping: Mapping, table: ExportTable, program_timezone: str) -> pl.Da
             )
         )
         .alias("dropped"),
-        status.alias("status"),
+        status_name.alias("status"),
     )
 
 
@@ -332,8 +402,10 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
     cannot place get a reason (unmatched:respondent, unmatched:match), as do dropped ones."""
     con.register("export_records", records)
     by_email = mapping.respondent_by == "email"
+    # By e-mail: the one participant with it (none, or several: unplaced). By participant_id:
+    # an id the roster has (else unplaced too: unmatched:respondent, not a match problem).
     respondent_id = (
-        "CASE WHEN e.people = 1 THEN e.participant_id END" if by_email else "r.respondent"
+        "CASE WHEN e.people = 1 THEN e.participant_id END" if by_email else "p.participant_id"
     )
     role_of = "CASE WHEN m.mentor_id = r.respondent_id THEN 'mentor' ELSE 'mentee' END"
     items = ", ".join(f'r."{item}"' for item in sorted(set(mapping.items.values())))
@@ -346,6 +418,7 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
                      AS DATE) AS submitted_on
             FROM export_records AS r
             LEFT JOIN people_by_email AS e ON $by_email AND e.email = lower(r.respondent)
+            LEFT JOIN roster_people AS p ON NOT $by_email AND p.participant_id = r.respondent
         ),
         chosen AS ({
             chosen_match(f'''
@@ -382,6 +455,7 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
                 WHEN r._malformed THEN NULL
                 WHEN r.dropped IS NOT NULL THEN r.dropped
                 WHEN r.time_format_problem IS NOT NULL THEN 'bad_type:submitted_at'
+                WHEN r.respondent IS NULL THEN 'missing_field:respondent_id'
                 WHEN r.respondent IS NOT NULL AND r.respondent_id IS NULL
                     THEN 'unmatched:respondent'
                 WHEN r.respondent_id IS NOT NULL AND r.given_match_id IS NULL
@@ -390,10 +464,18 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
             CASE
                 WHEN r._malformed THEN NULL
                 WHEN r.dropped IS NOT NULL
-                    THEN 'Qualtrics Status is ' || r.status || ': only live responses count'
+                    THEN 'Qualtrics Status is ' || r.status || ': only ' || $kept
+                         || ' count; to load these, set keep_statuses = [' || $kept || ', "'
+                         || r.status || '"] in ' || $mapping
                 WHEN r.time_format_problem IS NOT NULL THEN r.time_format_problem
+                WHEN r.respondent IS NULL
+                    THEN 'the respondent column ' || $respondent_setting || ' in ' || $mapping
+                         || ' is blank in this row'
                 WHEN r.respondent IS NOT NULL AND r.respondent_id IS NULL
-                    THEN CASE WHEN r.people_with_email > 1
+                    THEN CASE WHEN NOT $by_email
+                        THEN 'no participant in the roster has this participant_id (by = '
+                             || '"participant_id")'
+                        WHEN r.people_with_email > 1
                         THEN r.people_with_email || ' participants in the roster share this e-mail'
                         ELSE 'no participant in the roster has this e-mail' END
                 WHEN r.respondent_id IS NOT NULL AND r.given_match_id IS NULL
@@ -416,6 +498,9 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
             "role": mapping.role,
             "survey_id": mapping.survey_id,
             "instrument": mapping.instrument,
+            "kept": ", ".join(f'"{status}"' for status in mapping.keep_statuses),
+            "mapping": mapping.path,
+            "respondent_setting": mapping.setting_of(mapping.respondent_column),
         },
     ).pl()
     con.unregister("export_records")
