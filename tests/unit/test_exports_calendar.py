@@ -193,3 +193,71 @@ def test_sensors_and_discovery_see_the_exports(program):
     assert sources["surveys/exports/checkin_2026-03_qualtrics.csv"] == "survey_exports"
     assert {"calendar_landing", "survey_exports_landing"} <= {s.name for s in LANDING_SENSORS}
     assert (EXPORTS / CALENDAR).read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
+
+
+# --- real calendars (issue 21): one bad series, all-day markers, a shared mailbox -----------
+
+FINANCE = "meetings/finance_2026-04-11.ics"
+SHARED_MAILBOX = (
+    "participant_id,full_name,email,department,location,joined_on\n"
+    "U02,Carlos Costa,finance.team@example.org,Finance,Porto,2018-06-11\n"
+    "U12,Hugo Henriques,finance.team@example.org,Finance,Porto,2025-10-01\n"
+)
+
+
+def test_one_bad_series_is_quarantined_by_itself_and_all_day_events_are_no_meetings(program):
+    """A Google calendar: Ana and Bea's Tuesday series (one date excluded by two EXDATE lines),
+    a series whose BYDAY has a space (the recurrence library cannot read it), a weekly all-day
+    "Working from home" of a mailbox Carlos and Hugo (match M02) share, and a coffee chat of
+    that mailbox alone."""
+    write_landing(program, "roster/participants_2026-02-01.csv", SHARED_MAILBOX)
+    land(program, FINANCE)
+    result = ingest(program)[FINANCE]
+    # 5 Tuesdays, the bad series (one record), 10 all-day Mondays, the coffee chat
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == (
+        "loaded",
+        17,
+        5,
+        12,
+    )
+    assert result.reasons == {"malformed": 1, "dropped:all_day": 10, "unmatched:match": 1}
+    assert "1 date(s) excluded (EXDATE)" in result.message  # two lines, one date
+    found = rows(
+        program,
+        "SELECT line, reason, detail FROM ingest.quarantine WHERE path = ? ORDER BY line",
+        [FINANCE],
+    )
+    bad = found[0]
+    assert (bad["line"], bad["reason"]) == (46, "malformed")
+    assert bad["detail"].startswith(
+        "the event UID 0b1n2m3standup-diana-ines@google.com (VEVENT at line 46) cannot be "
+        "expanded: UNTIL parameter has a bad format"
+    )
+    all_day = [f for f in found if f["reason"] == "dropped:all_day"]
+    assert {f["line"] for f in all_day} == {60} and "not a mentoring meeting" in all_day[0][
+        "detail"
+    ]
+    (chat,) = [f for f in found if f["reason"] == "unmatched:match"]
+    assert chat["line"] == 75
+    assert "1 shared by several participants of the roster: ambiguous" in chat["detail"]
+    loaded = rows(
+        program,
+        "SELECT DISTINCT match_id FROM staging.meetings WHERE _source_path = ?",
+        [FINANCE],
+    )
+    assert loaded == [{"match_id": "M01"}]
+    assert build(program) == []
+    # Neither the all-day markers nor the shared mailbox's chat are M02's meetings (nor, with
+    # the roster now giving them only the shared mailbox, is the first calendar's chat).
+    assert cadence(program, "M02") == (0, 0)
+
+
+def test_a_date_excluded_twice_is_one_cancellation(program):
+    land(program, FINANCE)
+    text = (program.landing_dir / FINANCE).read_bytes()
+    earlier = text.replace(b"EXDATE;TZID=Europe/Lisbon:20260317T100000\r\n", b"")
+    (program.landing_dir / FINANCE).unlink()
+    first = ingest_one(program, "meetings/finance_2026-03-01.ics", earlier)
+    assert first.rows_loaded == 6  # the six Tuesdays, 17 March among them
+    later = ingest_one(program, FINANCE, text)
+    assert (later.rows_loaded, later.rows_duplicate) == (1, 5)  # 17 March cancelled, once

@@ -65,13 +65,15 @@ def read_calendar(con: duckdb.DuckDBPyConnection, landed: LandedFile, data: byte
     try:
         calendar = icalendar.Calendar.from_ical(text)
         blocks = _blocks(text, calendar, zone)
-        occurrences = recurring_ical_events.of(calendar).between(
-            recurring_ical_events.DATE_MIN, until
-        )
-        rows = [_occurrence(event, blocks, zone) for event in occurrences]
-        removed = _removed_dates(blocks, zone, until)
     except (ValueError, KeyError) as error:  # the libraries' errors are ValueErrors
         raise FileProblem("file:bad_ics", f"the calendar cannot be read: {error}") from None
+    rows, removed = [], []
+    for uid, events, error in _expanded(calendar, until):
+        if error is not None:  # one bad series: that event is quarantined, the rest loads
+            rows.append(_unreadable(uid, blocks, error))
+            continue
+        rows += [_occurrence(event, blocks, zone) for event in events]
+        removed += _removed_dates({k: b for k, b in blocks.items() if k[0] == uid}, zone, until)
     seen = _meetings_seen(con, [row[2] for row in removed])  # row[2]: the meeting_id
     cancelled = [row for row in removed if row[2] in seen]
     rows += cancelled
@@ -82,6 +84,52 @@ def read_calendar(con: duckdb.DuckDBPyConnection, landed: LandedFile, data: byte
     if never_seen := len(removed) - len(cancelled):
         note += f"; {never_seen} date(s) excluded (EXDATE) that no earlier export had: no event"
     return ParsedFile(_with_roster(con, records), EVENT_COLUMNS, note=note)
+
+
+def _expanded(calendar: icalendar.Calendar, until: dt.date):
+    """(UID, its occurrences, None) per event of the calendar, or (UID, [], the error) for an
+    event whose recurrence cannot be expanded (e.g. spaces inside BYDAY): the whole calendar
+    at once, and event by event only when that fails."""
+    events: dict[str, list[icalendar.Event]] = {}
+    for component in calendar.walk("VEVENT"):
+        events.setdefault(str(component.get("UID", "")), []).append(component)
+    try:
+        occurrences = recurring_ical_events.of(calendar).between(
+            recurring_ical_events.DATE_MIN, until
+        )
+    except (ValueError, KeyError):
+        pass
+    else:
+        by_uid: dict[str, list] = {uid: [] for uid in events}
+        for occurrence in occurrences:
+            by_uid.setdefault(str(occurrence.get("UID", "")), []).append(occurrence)
+        return [(uid, found, None) for uid, found in by_uid.items()]
+    zones = [c for c in calendar.subcomponents if c.name == "VTIMEZONE"]
+    expanded = []
+    for uid, components in events.items():
+        one = icalendar.Calendar()
+        one.update(calendar)  # its properties (X-WR-TIMEZONE for floating times)
+        one.subcomponents = [*zones, *components]
+        try:
+            found = recurring_ical_events.of(one).between(recurring_ical_events.DATE_MIN, until)
+            expanded.append((uid, list(found), None))
+        except (ValueError, KeyError) as error:
+            expanded.append((uid, [], error))
+    return expanded
+
+
+def _unreadable(uid: str, blocks: dict, error: Exception) -> tuple:
+    """The record of an event that cannot be expanded: its (series') VEVENT, quarantined as
+    malformed, naming the UID and line."""
+    block = blocks.get((uid, None)) or min(
+        (b for (u, _), b in blocks.items() if u == uid), key=lambda b: b.line
+    )
+    detail = (
+        f"the event UID {uid} (VEVENT at line {block.line}) cannot be expanded: {error}; "
+        "the calendar's other events are read"
+    )
+    return (block.line, block.raw, f"ics:{uid}:unreadable", None, None, None, None,
+            block.sequence, None, None, [], "malformed", detail)  # fmt: skip
 
 
 def _meetings_seen(con, meeting_ids: list[str]) -> set[str]:
@@ -144,7 +192,13 @@ _ROW_SCHEMA = {
     "meeting_date": pl.Date,
     "organizer": pl.String,
     "emails": pl.List(pl.String),
+    "_reason": pl.String,  # set aside before the roster is asked: malformed, dropped:all_day
+    "_detail": pl.String,
 }
+ALL_DAY_DETAIL = (
+    "an all-day event (its DTSTART is a date: an out-of-office, a holiday, a reminder) is not "
+    "a mentoring meeting"
+)
 
 
 def _email(address: object) -> str:
@@ -191,6 +245,8 @@ def _row(
         start.astimezone(zone).date(),
         organizer,
         emails,
+        None if minutes is not None else "dropped:all_day",  # an all-day date has no length
+        None if minutes is not None else ALL_DAY_DETAIL,
     )
 
 
@@ -232,10 +288,16 @@ def _removed_dates(blocks: dict, zone: ZoneInfo, until: dt.date) -> list[tuple]:
         if original is not None or "RRULE" not in series:
             continue
         first = _instant(series.start, zone)
+        if not isinstance(series.start, dt.datetime):
+            continue  # an all-day series: never a meeting, nor are its removed dates
         exdates = series.get("EXDATE", [])
+        excluded = set()  # a date excluded twice (two EXDATE lines) is one exclusion
         for exdate in exdates if isinstance(exdates, list) else [exdates]:
             for value in exdate.dts:
                 start = _instant(value.dt, zone)
+                if start in excluded:
+                    continue
+                excluded.add(start)
                 if first <= start and start.astimezone(zone).date() <= until:
                     minutes = _minutes(series.start, series.end)
                     recorded = _recorded(series, start, zone)
@@ -258,8 +320,12 @@ def _with_roster(con, records: pl.DataFrame) -> pl.DataFrame:
             SELECT _record, unnest(emails) AS email FROM calendar_records
         ),
         attendees AS (
-            SELECT a._record, list(DISTINCT p.participant_id) AS people
-            FROM attendee_emails AS a JOIN roster_people AS p USING (email)
+            -- An e-mail several participants share (a team mailbox) names none of them, as in
+            -- surveys: it is ambiguous.
+            SELECT a._record,
+                list(DISTINCT e.participant_id) FILTER (WHERE e.people = 1) AS people,
+                count(DISTINCT a.email) FILTER (WHERE e.people > 1) AS shared
+            FROM attendee_emails AS a JOIN people_by_email AS e USING (email)
             GROUP BY a._record
         ),
         chosen AS ({
@@ -280,13 +346,18 @@ def _with_roster(con, records: pl.DataFrame) -> pl.DataFrame:
                 r.scheduled_start, r.duration_minutes, r.sequence)), 32) AS event_id,
             r.meeting_id, c.match_id, r.event_type, r.occurred_at, r.scheduled_start,
             r.duration_minutes, c.role AS initiated_by,
-            CASE WHEN c.match_id IS NULL THEN 'unmatched:match' END AS _export_reason,
+            CASE WHEN r._reason IS NOT NULL THEN r._reason
+                 WHEN c.match_id IS NULL THEN 'unmatched:match' END AS _export_reason,
             CASE
+                WHEN r._reason IS NOT NULL THEN r._detail
                 WHEN c.match_id IS NOT NULL THEN NULL
                 WHEN c._record IS NULL
                     THEN 'no roster match has both its mentor and its mentee among the '
                          || len(r.emails) || ' organizer and attendee e-mail(s) ('
-                         || coalesce(len(a.people), 0) || ' of them in the roster)'
+                         || coalesce(len(a.people), 0) || ' of them in the roster'
+                         || CASE WHEN a.shared > 0 THEN ' as one participant; ' || a.shared
+                              || ' shared by several participants of the roster: ambiguous, '
+                              || 'so not used' ELSE '' END || ')'
                 ELSE 'several roster matches pair the attendees (' || c.candidate_matches
                      || '), ' || c.active_matches || ' active on ' || r.meeting_date
             END AS _export_detail
