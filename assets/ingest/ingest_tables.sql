@@ -59,7 +59,7 @@ COMMENT ON COLUMN ingest.quarantine.source IS 'Contract source of the file.';
 COMMENT ON COLUMN ingest.quarantine.path IS 'Path of the file relative to landing/.';
 COMMENT ON COLUMN ingest.quarantine.line IS '1-based line in the file where the record starts (an Excel row; for a calendar, the line of the VEVENT its occurrence comes from).';
 COMMENT ON COLUMN ingest.quarantine.raw_text IS 'Always NULL: the record''s text may hold personal data, so it is kept only in the restricted working database (restricted.quarantine_raw); `mentorpulse quarantine show FILE LINE` prints it.';
-COMMENT ON COLUMN ingest.quarantine.reason IS 'The first rule broken: malformed, missing_field:<name>, bad_type:<name>, bad_value:<name>, conflicting_duplicate, schema:missing_column:<name>, dropped:<status> or unmatched:<respondent|match> (tools'' exports), or file:<rule> for a whole file.';
+COMMENT ON COLUMN ingest.quarantine.reason IS 'The first rule broken: malformed, missing_field:<name>, bad_type:<name>, bad_value:<name>, conflicting_duplicate, schema:missing_column:<name>, dropped:<status|all_day> or unmatched:<respondent|match> (tools'' exports), or file:<rule> for a whole file.';
 COMMENT ON COLUMN ingest.quarantine.detail IS 'What exactly was wrong, e.g. expected one of video|in_person|phone|chat, got zoom.';
 COMMENT ON COLUMN ingest.quarantine.quarantined_at IS 'When the record was quarantined.';
 COMMENT ON COLUMN ingest.quarantine.load_id IS 'The load of the file (ingest.files.load_id).';
