@@ -285,17 +285,17 @@ def test_an_id_missing_from_the_roster_is_an_unmatched_respondent(program, capsy
     assert "quarantined unmatched:respondent: 1, lines 3" in out
     assert "no participant in the roster has this participant_id" in out
     assert (
-        "problem: 1 row(s) unmatched:respondent: [respondent] column = 'Employee ID', by = "
+        'problem: 1 row(s) unmatched:respondent: [respondent] column = "Employee ID", by = '
         '"participant_id" in surveys/mappings/ids.toml: these ids are not in the roster' in out
     )
     assert "unmatched:match" not in out and "[match]" not in out
     assert "quarantined missing_field:respondent_id: 1, lines 4" in out
     assert (
-        'the respondent column [respondent] column = "Employee ID" in surveys/mappings/ids.toml '
-        "is blank in this row" in out
+        'the respondent is blank in this row: [respondent] column = "Employee ID" in '
+        "surveys/mappings/ids.toml" in out
     )
     assert (
-        "problem: 1 row(s) missing_field:respondent_id: [respondent] column = 'Employee ID' in "
+        'problem: 1 row(s) missing_field:respondent_id: [respondent] column = "Employee ID" in '
         "surveys/mappings/ids.toml is blank in these rows" in out
     )
 

@@ -109,7 +109,7 @@ def _advice(reason: ReasonCount, mapping: Mapping) -> str:
     """What to do about records quarantined under `reason`, as the problem line says it."""
     rule, _, column = reason.reason.partition(":")
     path = mapping.path
-    respondent = f"[respondent] column = {mapping.respondent_column!r}"
+    respondent = f'[respondent] column = "{mapping.respondent_column}"'
     if reason.reason == "bad_type:submitted_at":
         return reason.details[0]  # names the setting and the pattern that would fit
     if reason.reason == "implausible:submitted_at":
@@ -150,7 +150,7 @@ def _advice(reason: ReasonCount, mapping: Mapping) -> str:
         return f"{respondent} in {path} is blank in these rows: map the column naming them"
     if reason.reason == "missing_field:submitted_at":
         return (
-            f"[submitted_at] column = {mapping.submitted_column!r} in {path} is blank in these "
+            f'[submitted_at] column = "{mapping.submitted_column}" in {path} is blank in these '
             "rows: map the column holding the submission time"
         )
     if reason.reason == "conflicting_duplicate":

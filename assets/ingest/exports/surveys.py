@@ -469,8 +469,8 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
                          || r.status || '"] in ' || $mapping
                 WHEN r.time_format_problem IS NOT NULL THEN r.time_format_problem
                 WHEN r.respondent IS NULL
-                    THEN 'the respondent column ' || $respondent_setting || ' in ' || $mapping
-                         || ' is blank in this row'
+                    THEN 'the respondent is blank in this row: ' || $respondent_setting
+                         || ' in ' || $mapping
                 WHEN r.respondent IS NOT NULL AND r.respondent_id IS NULL
                     THEN CASE WHEN NOT $by_email
                         THEN 'no participant in the roster has this participant_id (by = '
