@@ -17,7 +17,11 @@ HORIZON_DAYS becomes one event (the rules are in docs/data_contract.md):
 - `event_id` is a hash of the event's calendar content, so a re-exported calendar gives exact
   duplicates and a changed occurrence gives new events.
 - The match is the roster match whose mentor and mentee are both among the organizer and
-  attendees (by e-mail); the organizer's role in it is `initiated_by`.
+  attendees (by e-mail; an e-mail several participants share names none of them); the
+  organizer's role in it is `initiated_by`.
+- Nothing is lost: an all-day occurrence is no meeting (`dropped:all_day`), and an event whose
+  recurrence cannot be expanded is quarantined by itself (`malformed`, naming its UID and line)
+  while the calendar's other events load.
 """
 
 from __future__ import annotations
