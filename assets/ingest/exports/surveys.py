@@ -464,9 +464,10 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
             CASE
                 WHEN r._malformed THEN NULL
                 WHEN r.dropped IS NOT NULL
-                    THEN 'Qualtrics Status is ' || r.status || ': only ' || $kept
-                         || ' count; to load these, set keep_statuses = [' || $kept || ', "'
-                         || r.status || '"] in ' || $mapping
+                    THEN 'Qualtrics Status is ' || r.status || ': only ' || $kept || ' count'
+                         || CASE WHEN list_contains($statuses, r.status)
+                            THEN '; to load these, set keep_statuses = [' || $kept || ', "'
+                                 || r.status || '"] in ' || $mapping ELSE '' END
                 WHEN r.time_format_problem IS NOT NULL THEN r.time_format_problem
                 WHEN r.respondent IS NULL
                     THEN 'the respondent is blank in this row: ' || $respondent_setting
@@ -500,6 +501,7 @@ def _with_roster(con, mapping: Mapping, records: pl.DataFrame) -> pl.DataFrame:
             "instrument": mapping.instrument,
             "kept": ", ".join(f'"{status}"' for status in mapping.keep_statuses),
             "mapping": mapping.path,
+            "statuses": list(QUALTRICS_STATUSES),
             "respondent_setting": mapping.setting_of(mapping.respondent_column),
         },
     ).pl()
