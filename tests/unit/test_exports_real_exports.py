@@ -298,6 +298,23 @@ def test_an_id_missing_from_the_roster_is_an_unmatched_respondent(program, capsy
         'problem: 1 row(s) missing_field:respondent_id: [respondent] column = "Employee ID" in '
         "surveys/mappings/ids.toml is blank in these rows" in out
     )
+    # Following it: U99 added to the roster (with a match); the blank row is fixed in the export.
+    write_landing(
+        program,
+        "roster/participants_2026-03-01.csv",
+        "participant_id,full_name,email,department,location,joined_on\n"
+        "U99,Zé Zeferino,ze.zeferino@example.org,Finance,Porto,2026-03-01\n",
+    )
+    write_landing(
+        program,
+        "roster/matches_2026-03-01.csv",
+        "match_id,program,cohort,mentor_id,mentee_id,matched_on,ended_on,end_reason,"
+        "target_meetings_per_month\nM99,Grow,2026-Q1,U02,U99,2026-03-01,,,\n",
+    )
+    export.write_text(export.read_text().replace("09:07:00,,", "09:07:00,U12,"))
+    code, out = check(capsys, mapping, export)
+    assert code == 0, out
+    assert "would be loaded: read 3, loaded 3" in out
 
 
 def test_unmapped_questions_are_listed_once(program, capsys):
