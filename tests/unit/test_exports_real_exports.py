@@ -17,7 +17,7 @@ import zipfile
 import pytest
 
 from assets.ingest.exports.mappings import MappingError, mapping_from
-from assets.ingest.exports.survey_tools import read_qualtrics
+from assets.ingest.exports.survey_tools import read_qualtrics, read_surveymonkey
 from assets.settings import load_settings
 from pipelines.cli import main
 from tests.conftest import write_landing
@@ -111,6 +111,15 @@ def test_an_import_id_row_of_any_format_is_a_header_and_a_response_never_is(impo
     legacy = read_qualtrics(f"{head}R_1,Agree\n".encode())  # no ImportId row: a response
     assert legacy.frame.height == 1 and legacy.frame["c0"].to_list() == ["R_1"]
     assert [c.question for c in legacy.columns] == [False, True]
+
+
+def test_a_surveymonkey_export_without_its_answers_row_loses_no_response():
+    text = (SURVEYS / "exports" / "closing_2026-03_surveymonkey.csv").read_text()
+    questions, answers, *responses = text.splitlines()
+    assert read_surveymonkey(text.encode()).frame.height == 3
+    table = read_surveymonkey("\n".join([questions, *responses]).encode())
+    assert table.frame.height == 3 and table.frame["c0"][0] == "118223344556"
+    assert table.position("Any other comments?") is not None
 
 
 # --- 3. keep_statuses; check-mapping says so when nothing would load --------------------------

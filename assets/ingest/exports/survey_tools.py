@@ -90,16 +90,16 @@ def _csv_table(
     data: bytes,
     header_rows: int,
     columns: Callable[[list[list[str]]], list[ExportColumn]],
-    more_header: Callable[[list[str]], bool] | None = None,
+    more_header: Callable[[list[list[str]], list[str]], bool] | None = None,
 ):
-    """The export's header rows, then its records. `more_header`: whether the first record
-    after the `header_rows` is one more header row of the tool (read as such, not a record)."""
+    """The export's header rows, then its records. `more_header(header rows, first record)`:
+    whether that record is one more header row of the tool (read as such, not a record)."""
     records = read_csv(decode(data), header_rows)
     if len(records.header_rows) < header_rows:
         raise FileProblem(
             "file:no_records", f"the export has fewer than its tool's {header_rows} header rows"
         )
-    if more_header and records.rows and more_header(records.rows[0]):
+    if more_header and records.rows and more_header(records.header_rows, records.rows[0]):
         records = CsvRecords(
             [*records.header_rows, records.rows[0]],
             records.rows[1:],
@@ -131,7 +131,7 @@ QUALTRICS_METADATA = {
 }  # fmt: skip
 
 
-def is_import_id_row(fields: list[str]) -> bool:
+def is_import_id_row(headers: list[list[str]], fields: list[str]) -> bool:
     """Qualtrics' third header row: every non-blank cell an ImportId (no response is)."""
     filled = [f for f in fields if f.strip()]
     return bool(filled) and all(IMPORT_ID.match(f) for f in filled)
@@ -209,7 +209,7 @@ SURVEYMONKEY_WHOLE_ANSWER = {"", "Response", "Open-Ended Response"}
 
 
 def _surveymonkey_columns(header_rows: list[list[str]]) -> list[ExportColumn]:
-    questions, answers = header_rows
+    questions, answers = header_rows[0], (header_rows[1] if len(header_rows) > 1 else [])
     columns, question = [], ""
     for i, text in enumerate(questions):
         # A question with several answer columns (a matrix) names only the first of them.
@@ -220,8 +220,17 @@ def _surveymonkey_columns(header_rows: list[list[str]]) -> list[ExportColumn]:
     return columns
 
 
+def is_answers_row(headers: list[list[str]], fields: list[str]) -> bool:
+    """SurveyMonkey's second header row (Response, matrix rows) is blank under the tool's own
+    columns (Respondent ID, dates, ...): a response never is (it has its Respondent ID)."""
+    own = [i for i, q in enumerate(headers[0]) if normalised(q) in SURVEYMONKEY_METADATA]
+    return all(not fields[i].strip() for i in own if i < len(fields))
+
+
 def read_surveymonkey(data: bytes) -> ExportTable:
-    return _csv_table(data, 2, _surveymonkey_columns)
+    """The questions row, then the answers row (told apart from a first response by its cells:
+    an export without one loses no response)."""
+    return _csv_table(data, 1, _surveymonkey_columns, more_header=is_answers_row)
 
 
 # --- Microsoft Forms: an Excel workbook, one header row -------------------------------------
