@@ -383,3 +383,27 @@ def test_a_missing_qualtrics_item_is_named_by_field_id_with_its_text(program):
     mapping.write_text(mapping.read_text().replace('Q4 = "comment"', 'Q3 = "comment"'))
     os.utime(program.landing_dir / LEGACY, ns=(1, 1))
     assert ingest(program)[LEGACY].rows_loaded == 15
+
+
+def test_a_legacy_export_mapped_with_the_tools_defaults_names_the_columns_to_use(program):
+    """The legacy exporter has no RecipientEmail, RecordedDate or ResponseId: the message
+    lists the export's own columns, and mapping them (by name) loads every response."""
+    land(program, LEGACY)
+    defaults = (SURVEYS / "mappings" / "checkin_2026-02_qualtrics_legacy.toml").read_text()
+    for setting in ('response_id = "ResponseID"\n', 'column = "EmailAddress"\n',
+                    'column = "EndDate"\n'):  # fmt: skip
+        defaults = defaults.replace(setting, "")
+    write_landing(program, LEGACY_MAPPING, defaults)
+    result = ingest(program)[LEGACY]
+    assert result.status == "rejected" and "file:header_drift" in result.message
+    assert '[respondent] column = "RecipientEmail" (the default of tool = "qualtrics")' in (
+        result.message
+    )
+    assert '"V5" (or "EmailAddress")' in result.message
+    assert '"V8" (or "StartDate"), "V9" (or "EndDate")' in result.message
+    assert '"V1" (or "ResponseID")' in result.message
+    fixed = defaults.replace("[respondent]\n", '[respondent]\ncolumn = "EmailAddress"\n')
+    fixed = fixed.replace("[submitted_at]\n", '[submitted_at]\ncolumn = "EndDate"\n')
+    write_landing(program, LEGACY_MAPPING, 'response_id = "ResponseID"\n' + fixed)
+    os.utime(program.landing_dir / LEGACY, ns=(1, 1))
+    assert ingest(program)[LEGACY].rows_loaded == 15

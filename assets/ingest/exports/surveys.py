@@ -228,7 +228,11 @@ def _check_header(con, mapping: Mapping, table: ExportTable, data: bytes) -> str
         if any(name in mapping.items for name in missing):
             problems.append(questions_to_map(mapping, table))
         if identity_missing:
-            own = [f'"{c.name}"' for c in table.columns if not c.question]
+            own = [
+                f'"{c.name}"' + (f' (or "{c.text}")' if c.text != c.name else "")
+                for c in table.columns
+                if not c.question
+            ]
             problems.append("the export's own (non-question) columns: " + ", ".join(own))
     con.execute(HEADERS_TABLE)
     header = [column.header for column in table.columns]
