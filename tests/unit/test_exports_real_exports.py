@@ -225,6 +225,25 @@ def test_check_mapping_exits_1_when_an_item_would_load_no_answer(program, capsys
     )
 
 
+def test_check_mapping_exits_1_when_the_mapping_maps_no_item(program, capsys, tmp_path):
+    ingest(program)
+    text = (SURVEYS / "mappings" / "closing_2026-03_surveymonkey.toml").read_text()
+    items = text[text.index("[items]") : text.index("[labels]")]
+    mapping = tmp_path / "closing_2026-03_surveymonkey.toml"
+    mapping.write_text(text.replace(items, ""))
+    export = SURVEYS / "exports" / "closing_2026-03_surveymonkey.csv"
+    code, out = check(capsys, mapping, export)
+    assert code == 1
+    assert (
+        "problem: [items] in surveys/mappings/closing_2026-03_surveymonkey.toml maps no "
+        "question, so no answer would load: the export's unmapped questions, as [items] names "
+        'them: "How satisfied are you with the mentoring program overall?"; "Please rate the '
+        'following: - The feedback I received was useful"' in out
+    )
+    mapping.write_text(text)
+    assert check(capsys, mapping, export)[0] == 0
+
+
 # --- 4. date advice that works when followed --------------------------------------------------
 
 TWO_DIGIT_MAPPING = """tool = "google_forms"

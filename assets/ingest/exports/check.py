@@ -27,7 +27,7 @@ from assets.ingest.exports.mappings import (
     mappings_naming,
 )
 from assets.ingest.exports.survey_tools import READERS, ExportTable
-from assets.ingest.exports.surveys import empty_item_warnings
+from assets.ingest.exports.surveys import empty_item_warnings, questions_to_map
 from assets.ingest.files import LandedFile, discover
 from assets.ingest.loader import FileResult, ensure_tables, ingest_file, ingest_source
 from assets.ingest.validation import literal
@@ -277,6 +277,11 @@ def _describe(con, check: MappingCheck, result: FileResult, landed: LandedFile) 
                 if by_design
                 else ""
             )
+        )
+    elif not mapping.items:
+        check.problems.append(
+            f"[items] in {mapping.path} maps no question, so no answer would load: "
+            + questions_to_map(mapping, table)
         )
     elif zero := [found for found, n in check.answers.items() if n == 0]:
         warned = " ".join(warnings)
