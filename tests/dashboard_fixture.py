@@ -310,7 +310,7 @@ def _goals(con: duckdb.DuckDBPyConnection) -> None:
             FROM shaped
         )
         SELECT goal_id, match_id, program, cohort, title, horizon, category, target_date, measure,
-            set_on, status,
+            measure IS NOT NULL AND trim(measure) <> '' AS has_measure, set_on, status,
             CASE WHEN status = 'achieved' THEN 100.0
                  WHEN u(goal_id || 'progress') < 0.5 THEN 0.0
                  ELSE floor(95 * u(goal_id || 'pct')) END AS progress_pct,
@@ -322,6 +322,12 @@ def _goals(con: duckdb.DuckDBPyConnection) -> None:
         ORDER BY goal_id
         """,
     )
+    # The goals' free text is restricted, as in the warehouse (sql/restricted/goal_texts.sql).
+    con.execute(
+        "CREATE TABLE restricted.goal_texts AS SELECT goal_id, title, measure FROM marts.goal_status"
+    )
+    con.execute("ALTER TABLE marts.goal_status DROP COLUMN title")
+    con.execute("ALTER TABLE marts.goal_status DROP COLUMN measure")
     counts = """
         count(*) AS goals_set,
         count(*) FILTER (WHERE status = 'achieved') AS goals_achieved,

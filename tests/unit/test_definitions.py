@@ -16,6 +16,7 @@ EXPECTED_ASSETS = {
     ),
     "restricted/participant_keys",
     "restricted/participant_identity",
+    "restricted/goal_texts",  # the goals' free text (title, measure): never published
     *(
         f"core/{t}"
         for t in (

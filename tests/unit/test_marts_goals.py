@@ -29,13 +29,12 @@ def wh() -> MartsHarness:
     wh.add_match("mz", "2024-08-01", cohort="C1")  # matched after D: unknown
 
     # ma / C1
-    # g1: set 01-10, re-set (title from the last set), achieved 03-10; category left NULL.
+    # g1: set 01-10, re-set, achieved 03-10; category left NULL.
     wh.add_goal(
         "ma",
         "2024-01-10",
         "achieved",
         goal_id="g1",
-        title="Second title",
         category=None,
         measure="count of talks",
         target_date="2024-04-01",
@@ -83,7 +82,8 @@ def test_only_goals_of_known_matches(wh: MartsHarness) -> None:
 def test_goal_reset_then_achieved(wh: MartsHarness) -> None:
     g = wh.one("goal_status", goal_id="g1")
     assert (g["match_id"], g["program"], g["cohort"]) == ("ma", "P", "C1")
-    assert g["title"] == "Second title"
+    assert "title" not in g and "measure" not in g  # free text: restricted, not in the marts
+    assert g["has_measure"] is True
     assert g["category"] == "other"  # default
     assert g["set_on"] == day("2024-01-10")
     assert g["status"] == "achieved"
