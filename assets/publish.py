@@ -27,6 +27,7 @@ from assets.ingest.validation import ident, literal
 from assets.resources import WarehouseResource
 from assets.settings import Settings
 from assets.warehouse.table_builds import ensure_state_table, tables_not_current
+from assets.warehouse.table_keys import TABLE_KEYS, TABLE_KEYS_DDL, record_table_keys
 
 # Published whole: these tables and every table of the marts schema. Nothing else.
 PUBLISHED_TABLES = (
@@ -34,6 +35,7 @@ PUBLISHED_TABLES = (
     "ingest.quarantine",
     "ingest.publication",
     "ingest.table_builds",
+    "ingest.table_keys",
     "core.matches",
     "core.meetings",
     "core.goals",
@@ -88,6 +90,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> Published:
     remove_leftovers(warehouse)
     ensure_tables(con)  # ingest.publication
     ensure_state_table(con)  # ingest.table_builds
+    con.execute(TABLE_KEYS_DDL)  # ingest.table_keys
     started = dt.datetime.now(dt.UTC)
     version = started.strftime("%Y%m%dT%H%M%S%fZ")
     tables = published_tables(con)
@@ -96,6 +99,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> Published:
 
     parquet_dir = export_parquet(con, marts, warehouse, version)
     con.execute("BEGIN TRANSACTION")
+    record_table_keys(con, [f"{schema}.{table}" for schema, table, _ in tables])
     con.execute("DELETE FROM ingest.publication")
     con.execute(
         "INSERT INTO ingest.publication VALUES (?, ?, ?, ?, ?)",
@@ -140,6 +144,7 @@ def _build_database(con, tables: list[tuple[str, str, str | None]], target: Path
                 else ""
             )
             con.execute(f"CREATE TABLE published.{name} AS SELECT *{replace} FROM {name}")
+            _declare_key(con, f"published.{name}", f"{schema}.{table}")
             if comment:
                 con.execute(f"COMMENT ON TABLE published.{name} IS {literal(comment)}")
             for column, _, column_comment in columns:
@@ -154,6 +159,16 @@ def _build_database(con, tables: list[tuple[str, str, str | None]], target: Path
     building.chmod(0o644)
     os.replace(building, target)
     _fsync(target.parent)
+
+
+def _declare_key(con, published_name: str, table: str) -> None:
+    """The table's declared key (table_keys.py) as a constraint: a duplicate fails here, and
+    the warehouse analysts have stays as it was."""
+    if table not in TABLE_KEYS:
+        return
+    kind, columns = TABLE_KEYS[table]
+    listed = ", ".join(ident(c) for c in columns)
+    con.execute(f"ALTER TABLE {published_name} ADD {kind} ({listed})")
 
 
 def export_parquet(con, mart_tables: list[str], warehouse: Path, version: str) -> Path:

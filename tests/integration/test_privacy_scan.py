@@ -262,9 +262,20 @@ def test_no_published_table_has_a_row_per_response_or_person(attacked):
         "note",
         "comment",
     }
-    assert [c for c in columns if c[1] in identifying] == []
+    # The one table with a row per person: the participant dimension, by pseudonymous key and
+    # with no personal detail, every combination of its quasi-identifiers shared by k people.
+    dimension = ("marts.participants", "participant_key")
+    assert dimension in columns
+    assert [c for c in columns if c[1] in identifying and c != dimension] == []
     tables = {table for table, _ in columns}
     assert not tables & {"core.survey_responses", "core.invitations", "core.participants"}
+    with duckdb.connect(str(data_dir / "warehouse" / "mentoring.duckdb"), read_only=True) as con:
+        (k,) = con.execute("SELECT min_group_size FROM core.run_info").fetchone()
+        smallest = con.execute(
+            "SELECT min(n) FROM (SELECT count(*) AS n FROM marts.participants "
+            "GROUP BY role, program, department, location, tenure_band)"
+        ).fetchone()[0]
+    assert smallest >= k
 
 
 def test_the_links_were_rejected_unopened_and_the_odd_records_accounted_for(attacked):

@@ -46,6 +46,8 @@ EXPECTED_ASSETS = {
             "survey_change",
             "at_risk_matches",
             "monthly_trends",
+            "participants",  # the participant dimension (k-anonymous) and the cohorts
+            "cohorts",
             "match_risk",  # the early warning (one Python asset)
             "risk_backtest",
         )

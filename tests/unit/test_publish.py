@@ -159,3 +159,42 @@ def test_a_plain_parquet_folder_of_an_older_layout_is_replaced(working):
     )
     publish_once(working)
     assert not (working.warehouse_dir / "parquet-legacy").exists()
+
+
+def test_every_published_table_declares_its_key(working):
+    """A primary key (NOT NULL key columns) or a unique key on each published table, as a
+    DuckDB constraint, and the same key listed in ingest.table_keys."""
+    publish_once(working)
+    tables = {
+        f"{s}.{t}"
+        for s, t in published(working, "SELECT schema_name, table_name FROM duckdb_tables()")
+    }
+    constraints = published(
+        working,
+        "SELECT schema_name || '.' || table_name, constraint_type, constraint_column_names "
+        "FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+    )
+    declared = {table: (kind, columns) for table, kind, columns in constraints}
+    assert set(declared) == tables
+    listed = published(working, "SELECT table_name, key_kind, key_columns FROM ingest.table_keys")
+    assert {t: (k, c) for t, k, c in listed} == declared
+    not_null = set(
+        published(
+            working,
+            "SELECT schema_name || '.' || table_name, constraint_column_names[1] "
+            "FROM duckdb_constraints() WHERE constraint_type = 'NOT NULL'",
+        )
+    )
+    for table, (kind, columns) in declared.items():
+        if kind == "PRIMARY KEY":
+            assert {(table, c) for c in columns} <= not_null, table
+
+
+def test_a_duplicate_key_fails_the_publish_and_keeps_the_warehouse(working):
+    publish_once(working)
+    before = published(working, "SELECT version FROM ingest.publication")
+    with open_working_db(working) as con:
+        con.execute("INSERT INTO marts.program_health SELECT * FROM marts.program_health LIMIT 1")
+        with pytest.raises(duckdb.ConstraintException):
+            publish(con, working)
+    assert published(working, "SELECT version FROM ingest.publication") == before
