@@ -249,7 +249,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "n_complete": COUNT,
         "n_respondents": COUNT,
         "alpha": FIG,
-    },    # The analyst's dimensions (issue 23): people without personal detail, and the cohorts.
+    },  # The analyst's dimensions (issue 23): people without personal detail, and the cohorts.
     "participants": {
         "participant_key": TEXT,
         "role": TEXT,
