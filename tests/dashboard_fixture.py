@@ -337,7 +337,7 @@ def _goals(con: duckdb.DuckDBPyConnection) -> None:
         median(days_to_achieve) FILTER (WHERE status = 'achieved') AS median_days_to_achieve,
         avg(CAST(is_smart AS DOUBLE)) AS smart_share"""
     by_horizon = _rollup(f"horizon, {counts}", "marts.goal_status", "horizon")
-    all_horizons = _rollup(f"'all' AS horizon, {counts}", "marts.goal_status", "program")
+    all_horizons = _rollup(f"'(all)' AS horizon, {counts}", "marts.goal_status", "program")
     _run(
         con,
         f"""
@@ -502,7 +502,7 @@ def _program_health(con: duckdb.DuckDBPyConnection) -> None:
                 s.satisfaction_mean, r.response_rate_90d
             FROM ({cadence}) c
             LEFT JOIN marts.goal_attainment g
-                ON g.program = c.program AND g.cohort = c.cohort AND g.horizon = 'all'
+                ON g.program = c.program AND g.cohort = c.cohort AND g.horizon = '(all)'
             LEFT JOIN ({satisfaction}) s ON s.program = c.program AND s.cohort = c.cohort
             LEFT JOIN ({response}) r ON r.program = c.program AND r.cohort = c.cohort
         ),

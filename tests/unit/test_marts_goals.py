@@ -150,12 +150,12 @@ def test_goal_attainment_groups(wh: MartsHarness) -> None:
     assert keys == {
         (cohort, horizon)
         for cohort in ("C1", "C2", "(all)")
-        for horizon in ("short_term", "long_term", "all")
+        for horizon in ("short_term", "long_term", "(all)")
     }
 
 
 def test_cohort_all_horizons(wh: MartsHarness) -> None:
-    r = ga(wh, "C1", "all")  # g1 achieved, g2 open+overdue, g3 open
+    r = ga(wh, "C1", "(all)")  # g1 achieved, g2 open+overdue, g3 open
     assert (r["goals_set"], r["goals_achieved"], r["goals_abandoned"]) == (3, 1, 0)
     assert (r["goals_open"], r["goals_overdue"]) == (2, 1)
     # 1 / (1 + 0 + 1) = 0.5 on n = 2: centre (0.5 + 0.9604) / 2.9208 = 0.5,
@@ -193,7 +193,7 @@ def test_no_rated_goal_gives_null_rate(wh: MartsHarness) -> None:
 
 
 def test_program_rollup_is_computed_from_goals(wh: MartsHarness) -> None:
-    r = ga(wh, "(all)", "all")
+    r = ga(wh, "(all)", "(all)")
     # 6 goals: achieved g1 g6, abandoned g4, open g2 g3 g5, overdue g2
     assert (r["goals_set"], r["goals_achieved"], r["goals_abandoned"]) == (6, 2, 1)
     assert (r["goals_open"], r["goals_overdue"]) == (3, 1)
