@@ -1,5 +1,6 @@
 -- One row per (program, cohort, horizon) with at least one goal, cohort '(all)' and horizon
--- '(all)' included (the one rollup marker, as for cohort and role). Rollups are grouping sets over the goals themselves, never averages of rows.
+-- '(all)' included (the one rollup marker, as for cohort and role). Rollups are grouping sets
+-- over the goals themselves, never averages of rows.
 CREATE OR REPLACE TABLE marts.goal_attainment AS
 WITH goal_counts AS (
     SELECT
