@@ -32,6 +32,7 @@ from assets.settings import (
     ensure_restricted_dir,
     load_settings,
 )
+from assets.warehouse.pseudonyms import ensure_participant_keys_table
 from assets.warehouse.sql_runner import bind_settings
 
 LOCK_WAIT_SECONDS = 600
@@ -76,6 +77,7 @@ def open_working_db(settings: Settings, wait_seconds: float = LOCK_WAIT_SECONDS)
         # which made ingest of many files a fifth slower. Closing checkpoints anyway.
         con.execute("SET checkpoint_threshold = '1GB'")
         bind_settings(con, settings)
+        ensure_participant_keys_table(con)  # read by core.run_info (the secret's fingerprint)
         yield con
     finally:
         con.close()

@@ -44,6 +44,9 @@ class Settings:
     freshness_days: int = 7
     lock_wait_seconds: int = 1800
     ingest_batch_records: int = 200_000  # records per ingest transaction: bounds its memory
+    # Published warehouses kept by as-of date (warehouse/history/<as_of>/): 8 keeps last
+    # week's beside today's under daily runs; 0 keeps none.
+    keep_published: int = 8
     # The weekly digest's e-mail (docs/digest.md): no host, no e-mail.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -54,6 +57,11 @@ class Settings:
     digest_recipients: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (program or "*", addresses)
 
     # --- the layout under the data root -------------------------------------------------
+    @property
+    def history_dir(self) -> Path:
+        """Published warehouses kept by as-of date: history/<YYYY-MM-DD>/."""
+        return self.warehouse_dir / "history"
+
     @property
     def landing_dir(self) -> Path:
         return self.data_dir / "landing"
@@ -206,6 +214,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         freshness_days=_int(env, "FRESHNESS_DAYS", 7, 1),
         lock_wait_seconds=_int(env, "LOCK_WAIT_SECONDS", 1800, 0),
         ingest_batch_records=_int(env, "INGEST_BATCH_RECORDS", 200_000, 1),
+        keep_published=_int(env, "KEEP_PUBLISHED", 8, 0),
         **_smtp(env),
     )
 

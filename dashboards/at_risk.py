@@ -54,10 +54,11 @@ LIMIT $limit
 # Open goals past their target date, of pairs still active (ended pairs cannot act on them).
 # $ids: only these goals (NULL: all).
 GOALS_SQL = f"""
-SELECT g.goal_id, g.match_id, g.program, g.cohort, g.title, g.horizon, g.target_date,
+SELECT g.goal_id, g.match_id, g.program, g.cohort, t.title, g.horizon, g.target_date,
     g.progress_pct, date_diff('day', g.target_date, CAST($as_of AS DATE)) AS days_overdue,
     {PEOPLE}, count(*) OVER () AS total
-FROM marts.goal_status g JOIN marts.match_cadence m USING (match_id) {IDENTITIES}
+FROM marts.goal_status g JOIN marts.match_cadence m USING (match_id)
+LEFT JOIN restricted.goal_texts t USING (goal_id) {IDENTITIES}
 WHERE g.is_overdue AND m.is_active AND ($ids IS NULL OR g.goal_id IN (SELECT unnest($ids)))
 ORDER BY days_overdue DESC, g.goal_id
 LIMIT $limit

@@ -25,7 +25,7 @@ TITLE = "Goals"
 LEDE = "Are pairs setting good goals and reaching them?"
 
 TILES = ["attainment", "overdue", "coverage"]
-HORIZONS = {"short_term": "short", "long_term": "long", "all": "all"}
+HORIZONS = {"short_term": "short", "long_term": "long", "(all)": "all"}
 # Overdue goals of active pairs by days past their target date: (column, label, colour, rule).
 LATENESS = [
     ("late_30", "up to 30 days", "#fbbf24", "days_late <= 30"),

@@ -103,7 +103,7 @@ LEFT JOIN ({_CADENCE}) AS cad USING (program, cohort)
 LEFT JOIN current AS cur USING (program, cohort)
 LEFT JOIN previous AS prev USING (program, cohort)
 LEFT JOIN marts.goal_attainment AS ga
-    ON ga.program = ph.program AND ga.cohort = ph.cohort AND ga.horizon = 'all'
+    ON ga.program = ph.program AND ga.cohort = ph.cohort AND ga.horizon = '(all)'
 LEFT JOIN suppressed_waves AS sw USING (program, cohort)
 LEFT JOIN {_wave("", 1)} AS wave USING (program, cohort)
 LEFT JOIN {_wave("prev_", 2)} AS before USING (program, cohort)

@@ -297,6 +297,33 @@ def cmd_quarantine_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reidentify(args: argparse.Namespace) -> int:
+    """Participant ids of pseudonymous keys, for a named reason, written to the audit log
+    (restricted/reidentification.log) before anything is printed."""
+    from assets.reidentify import ReidentifyError, audit_log_path, reidentify
+
+    settings = load_settings()
+    try:
+        results = reidentify(settings, args.keys, args.reason)
+    except ReidentifyError as error:
+        _print_err(f"mentorpulse reidentify: refused: {error}.")
+        return EXIT_FAILED
+    except OSError as error:  # the audit log cannot be written: nothing is shown
+        _print_err(f"mentorpulse reidentify: cannot write the audit log: {error}.")
+        return EXIT_FAILED
+    for result in results:
+        print(f"{result.key}\t{result.participant_id or '(unknown key)'}")
+    unknown = sum(r.participant_id is None for r in results)
+    if unknown:
+        _print_err(
+            f"{unknown} key(s) unknown: not a participant's key under the current pseudonym "
+            "secret (compare core.run_info.pseudonym_key_fingerprint of the warehouse the key "
+            "came from)."
+        )
+    _print_err(f"Logged to {audit_log_path(settings)}.")
+    return 0 if not unknown else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mentorpulse",
@@ -355,6 +382,17 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("file", help="the landed file, relative to landing/ (e.g. meetings/x.jsonl)")
     show.add_argument("line", type=int, help="the record's line (ingest.quarantine.line)")
     show.set_defaults(handler=cmd_quarantine_show)
+
+    reidentify = commands.add_parser(
+        "reidentify",
+        help="map pseudonymous participant keys to participant ids, for a named reason, "
+        "logged to restricted/reidentification.log (reads the restricted working database)",
+    )
+    reidentify.add_argument("keys", nargs="+", metavar="KEY", help="a mentor_key or mentee_key")
+    reidentify.add_argument(
+        "--reason", help="why (required): who asked, the ticket and what for; it is logged"
+    )
+    reidentify.set_defaults(handler=cmd_reidentify)
     return parser
 
 

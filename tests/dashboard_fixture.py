@@ -310,7 +310,7 @@ def _goals(con: duckdb.DuckDBPyConnection) -> None:
             FROM shaped
         )
         SELECT goal_id, match_id, program, cohort, title, horizon, category, target_date, measure,
-            set_on, status,
+            measure IS NOT NULL AND trim(measure) <> '' AS has_measure, set_on, status,
             CASE WHEN status = 'achieved' THEN 100.0
                  WHEN u(goal_id || 'progress') < 0.5 THEN 0.0
                  ELSE floor(95 * u(goal_id || 'pct')) END AS progress_pct,
@@ -322,6 +322,12 @@ def _goals(con: duckdb.DuckDBPyConnection) -> None:
         ORDER BY goal_id
         """,
     )
+    # The goals' free text is restricted, as in the warehouse (sql/restricted/goal_texts.sql).
+    con.execute(
+        "CREATE TABLE restricted.goal_texts AS SELECT goal_id, title, measure FROM marts.goal_status"
+    )
+    con.execute("ALTER TABLE marts.goal_status DROP COLUMN title")
+    con.execute("ALTER TABLE marts.goal_status DROP COLUMN measure")
     counts = """
         count(*) AS goals_set,
         count(*) FILTER (WHERE status = 'achieved') AS goals_achieved,
@@ -331,7 +337,7 @@ def _goals(con: duckdb.DuckDBPyConnection) -> None:
         median(days_to_achieve) FILTER (WHERE status = 'achieved') AS median_days_to_achieve,
         avg(CAST(is_smart AS DOUBLE)) AS smart_share"""
     by_horizon = _rollup(f"horizon, {counts}", "marts.goal_status", "horizon")
-    all_horizons = _rollup(f"'all' AS horizon, {counts}", "marts.goal_status", "program")
+    all_horizons = _rollup(f"'(all)' AS horizon, {counts}", "marts.goal_status", "program")
     _run(
         con,
         f"""
@@ -496,7 +502,7 @@ def _program_health(con: duckdb.DuckDBPyConnection) -> None:
                 s.satisfaction_mean, r.response_rate_90d
             FROM ({cadence}) c
             LEFT JOIN marts.goal_attainment g
-                ON g.program = c.program AND g.cohort = c.cohort AND g.horizon = 'all'
+                ON g.program = c.program AND g.cohort = c.cohort AND g.horizon = '(all)'
             LEFT JOIN ({satisfaction}) s ON s.program = c.program AND s.cohort = c.cohort
             LEFT JOIN ({response}) r ON r.program = c.program AND r.cohort = c.cohort
         ),

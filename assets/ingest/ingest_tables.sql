@@ -87,6 +87,6 @@ CREATE TABLE IF NOT EXISTS ingest.publication (
 COMMENT ON TABLE ingest.publication IS 'One row naming this publication: the Parquet set published with this warehouse. Read the Parquet of exactly this warehouse from warehouse/<parquet_dir>/ (warehouse/parquet links to the newest set).';
 COMMENT ON COLUMN ingest.publication.version IS 'Publication version (UTC time it started, sortable); every Parquet file of the set carries it as key-value metadata mentorpulse_version.';
 COMMENT ON COLUMN ingest.publication.parquet_dir IS 'Folder of this publication''s Parquet files, relative to warehouse/: parquet-<version>.';
-COMMENT ON COLUMN ingest.publication.parquet_files IS 'Number of Parquet files in the set (one per marts table).';
+COMMENT ON COLUMN ingest.publication.parquet_files IS 'Number of Parquet files in the set: one per published table (<table>.parquet for a mart, <schema>.<table>.parquet for the others).';
 COMMENT ON COLUMN ingest.publication.published_at IS 'When the publication was built.';
 COMMENT ON COLUMN ingest.publication.as_of IS 'The as-of date D the marts were computed for.';

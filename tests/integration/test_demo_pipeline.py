@@ -26,7 +26,7 @@ METRICS_COLUMNS = {
     "meetings_per_month cadence_attainment first_meeting_on days_to_first_meeting "
     "last_meeting_on days_since_last_meeting median_gap_days gap_cv cancellation_rate "
     "no_show_rate status",
-    "goal_status": "goal_id match_id program cohort title horizon category target_date measure "
+    "goal_status": "goal_id match_id program cohort horizon category target_date has_measure "
     "set_on status progress_pct achieved_on days_to_achieve is_overdue is_smart",
     "goal_attainment": "program cohort horizon goals_set goals_achieved goals_abandoned "
     "goals_open goals_overdue attainment_rate attainment_ci_low attainment_ci_high "

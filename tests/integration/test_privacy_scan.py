@@ -1,8 +1,9 @@
 """Plays the attacker: the demo plus adversarial landing files (links out of landing/, personal
 data in odd places), one real pipeline run, then a scan of everything published — every
 table, column and comment of the published warehouse, every Parquet file, every page that is
-not restricted — for every name, e-mail, note, comment and participant id of the landing
-files, for the lines of the files linked to, and for the pseudonym secret. None may appear."""
+not restricted — for every name, e-mail, note, comment, goal title and measure (free text the
+participants write) and participant id of the landing files, for the lines of the files linked
+to, and for the pseudonym secret. None may appear."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.integration.conftest import demo_env, run_cli
 SECRET = "pseudonym-secret-" + "c0ffee" * 8  # the HMAC key the run reads
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PERSONAL_CSV_COLUMNS = {"participant_id", "respondent_id", "full_name", "email", "comment"}
+FREE_TEXT_JSON_FIELDS = ("note", "title", "measure")  # meetings' notes, goals' title and measure
 MIN_LENGTH = 6  # shorter strings match by chance (a 5 in a score, a city name part)
 
 
@@ -72,7 +74,8 @@ def _adversarial_files(landing: Path, restricted: Path) -> set[str]:
         "match_id": "M000051",
         "event_type": "set",
         "occurred_at": "2026-11-10T18:00:00Z",
-        "title": "Lead a review",
+        "title": "Goal title naming Tomas Reed's divorce",
+        "measure": "Measure text: Una Vale stops crying at work",
         "horizon": "short_term",
         "note": notes["unknown"] + " (goals)",
         "mentee_email": email,
@@ -96,11 +99,12 @@ def _adversarial_files(landing: Path, restricted: Path) -> set[str]:
     (landing / "surveys" / "responses_2026-11-21_renamed.csv").write_text(
         header + "\n" + "\n".join(rows)
     )
-    return {name, email, pid, *notes.values(), *comments}
+    return {name, email, pid, *notes.values(), *comments, goal["title"], goal["measure"]}
 
 
 def _landing_secrets(landing: Path) -> set[str]:
-    """Every name, e-mail, note, comment and participant id in the landing files."""
+    """Every name, e-mail, note, comment, goal title and measure and participant id in the
+    landing files."""
     found: set[str] = set()
     for path in landing.rglob("*"):
         if path.is_symlink() or not path.is_file() or path.name.startswith("."):
@@ -116,9 +120,27 @@ def _landing_secrets(landing: Path) -> set[str]:
                     record = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                if isinstance(record, dict) and isinstance(record.get("note"), str):
-                    found.add(record["note"])
+                if isinstance(record, dict):
+                    found |= {
+                        record[field]
+                        for field in FREE_TEXT_JSON_FIELDS
+                        if isinstance(record.get(field), str)
+                    }
     return {s for s in found if len(s) >= MIN_LENGTH}
+
+
+def _goal_texts(landing: Path) -> set[str]:
+    """The goals' titles and measures in the landing files."""
+    found: set[str] = set()
+    for path in (landing / "goals").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                found |= {record.get("title"), record.get("measure")} - {None}
+    return {s for s in found if isinstance(s, str) and len(s) >= MIN_LENGTH}
 
 
 def _published_warehouse_text(path: Path) -> list[str]:
@@ -202,6 +224,8 @@ def test_nothing_personal_or_secret_is_published(attacked):
     secrets = _landing_secrets(data_dir / "landing") | planted | {SECRET}
     secrets |= {line for line in Path("/etc/passwd").read_text().splitlines() if line}
     assert len(secrets) > 300 and planted <= secrets
+    titles = _goal_texts(data_dir / "landing")
+    assert len(titles) > 20 and titles <= secrets  # the goals' free text is scanned for
 
     for label, texts in (
         (
@@ -218,6 +242,7 @@ def test_nothing_personal_or_secret_is_published(attacked):
     # The scan does find them where they are kept: the restricted working database.
     restricted = "\n".join(_published_warehouse_text(data_dir / "restricted" / "pipeline.duckdb"))
     assert len([kept for kept in planted if kept in restricted]) >= 3
+    assert len([kept for kept in titles if kept in restricted]) > 20  # restricted.goal_texts
 
 
 def test_no_published_table_has_a_row_per_response_or_person(attacked):
@@ -237,9 +262,20 @@ def test_no_published_table_has_a_row_per_response_or_person(attacked):
         "note",
         "comment",
     }
-    assert [c for c in columns if c[1] in identifying] == []
+    # The one table with a row per person: the participant dimension, by pseudonymous key and
+    # with no personal detail, every combination of its quasi-identifiers shared by k people.
+    dimension = ("marts.participants", "participant_key")
+    assert dimension in columns
+    assert [c for c in columns if c[1] in identifying and c != dimension] == []
     tables = {table for table, _ in columns}
     assert not tables & {"core.survey_responses", "core.invitations", "core.participants"}
+    with duckdb.connect(str(data_dir / "warehouse" / "mentoring.duckdb"), read_only=True) as con:
+        (k,) = con.execute("SELECT min_group_size FROM core.run_info").fetchone()
+        smallest = con.execute(
+            "SELECT min(n) FROM (SELECT count(*) AS n FROM marts.participants "
+            "GROUP BY role, program, department, location, tenure_band)"
+        ).fetchone()[0]
+    assert smallest >= k
 
 
 def test_the_links_were_rejected_unopened_and_the_odd_records_accounted_for(attacked):

@@ -58,11 +58,10 @@ CORE_TABLES: dict[str, list[tuple[str, str]]] = {
     "goals": [
         ("goal_id", "VARCHAR"),
         ("match_id", "VARCHAR"),
-        ("title", "VARCHAR"),
         ("horizon", "VARCHAR"),
         ("category", "VARCHAR"),
         ("target_date", "DATE"),
-        ("measure", "VARCHAR"),
+        ("has_measure", "BOOLEAN"),
         ("set_on", "DATE"),
         ("status", "VARCHAR"),
         ("progress_pct", "DOUBLE"),
@@ -260,8 +259,9 @@ class MartsHarness:
         measure: str | None = None,
         progress_pct: float | None = None,
         achieved_on: str | None = None,
-        title: str = "A goal",
     ) -> str:
+        """A folded goal (core.goals); `measure` only says whether it has one (has_measure):
+        the goals' free text is restricted, never in core."""
         goal_id = goal_id or f"g{next(self._ids)}"
         self.insert(
             "goals",
@@ -269,11 +269,10 @@ class MartsHarness:
                 {
                     "goal_id": goal_id,
                     "match_id": match_id,
-                    "title": title,
                     "horizon": horizon,
                     "category": category,
                     "target_date": _date(target_date),
-                    "measure": measure,
+                    "has_measure": measure is not None and measure.strip() != "",
                     "set_on": _date(set_on),
                     "status": status,
                     "progress_pct": progress_pct,

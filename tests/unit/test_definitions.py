@@ -16,6 +16,7 @@ EXPECTED_ASSETS = {
     ),
     "restricted/participant_keys",
     "restricted/participant_identity",
+    "restricted/goal_texts",  # the goals' free text (title, measure): never published
     *(
         f"core/{t}"
         for t in (
@@ -45,6 +46,8 @@ EXPECTED_ASSETS = {
             "survey_change",
             "at_risk_matches",
             "monthly_trends",
+            "participants",  # the participant dimension (k-anonymous) and the cohorts
+            "cohorts",
             "match_risk",  # the early warning (one Python asset)
             "risk_backtest",
         )

@@ -52,11 +52,10 @@ EXPECTED: dict[str, dict[str, str]] = {
         "match_id": TEXT,
         "program": TEXT,
         "cohort": TEXT,
-        "title": TEXT,
         "horizon": TEXT,
         "category": TEXT,
         "target_date": DAY,
-        "measure": TEXT,
+        "has_measure": FLAG,
         "set_on": DAY,
         "status": TEXT,
         "progress_pct": FIG,
@@ -250,6 +249,24 @@ EXPECTED: dict[str, dict[str, str]] = {
         "n_complete": COUNT,
         "n_respondents": COUNT,
         "alpha": FIG,
+    },  # The analyst's dimensions (issue 23): people without personal detail, and the cohorts.
+    "participants": {
+        "participant_key": TEXT,
+        "role": TEXT,
+        "program": TEXT,
+        "department": TEXT,
+        "location": TEXT,
+        "tenure_band": TEXT,
+        "group_size": COUNT,
+    },
+    "cohorts": {
+        "program": TEXT,
+        "cohort": TEXT,
+        "starts_on": DAY,
+        "ends_on": DAY,
+        "status": TEXT,
+        "matches": COUNT,
+        "cohort_order": "INTEGER",
     },
 }
 

@@ -32,9 +32,9 @@ def wh() -> MartsHarness:
         "goals",
         [
             {
-                "goal_id": "g-abandoned", "match_id": "m3", "title": "A goal",
+                "goal_id": "g-abandoned", "match_id": "m3",
                 "horizon": "short_term", "category": "skill", "target_date": None,
-                "measure": None, "set_on": dt.date(2024, 2, 21), "status": "abandoned",
+                "has_measure": False, "set_on": dt.date(2024, 2, 21), "status": "abandoned",
                 "progress_pct": 0.0, "achieved_on": None,
                 "last_event_at": dt.datetime(2024, 3, 10, 12, tzinfo=dt.UTC),
             }

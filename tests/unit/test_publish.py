@@ -3,6 +3,9 @@ publication, swapped in atomically and named by the warehouse it came with."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +16,15 @@ import pytest
 
 from assets.ingest.contract import SOURCES
 from assets.ingest.loader import ingest_source
-from assets.publish import PUBLISHED_TABLES, VERSION_KEY, publish
+from assets.publish import (
+    COLUMNS_KEY,
+    DESCRIPTION_KEY,
+    PUBLISHED_TABLES,
+    TABLE_KEY,
+    VERSION_KEY,
+    parquet_name,
+    publish,
+)
 from assets.resources import open_working_db
 from assets.warehouse.pseudonyms import sync_participant_keys
 from assets.warehouse.sql_runner import all_sql_tables, run_sql_table
@@ -92,13 +103,32 @@ def test_parquet_is_one_set_named_by_the_warehouse(working):
     assert published(
         working, "SELECT version, parquet_dir, parquet_files FROM ingest.publication"
     ) == [(first.version, folder, first.parquet_files)]
-    # The set holds exactly the marts of the warehouse it came with.
+    # The set holds every table of the warehouse it came with, with their descriptions.
     with duckdb.connect(str(working.published_path), read_only=True) as con:
-        for table in (name.removesuffix(".parquet") for name in files):
-            in_parquet = con.execute(
-                f"SELECT count(*) FROM read_parquet('{working.warehouse_dir / folder / table}.parquet')"
+        tables = con.execute(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables()"
+        ).fetchall()
+        assert files == {parquet_name(schema, table) for schema, table, _ in tables}
+        for schema, table, comment in tables:
+            path = working.warehouse_dir / folder / parquet_name(schema, table)
+            in_parquet = con.execute(f"SELECT * FROM read_parquet('{path}')").fetchall()
+            assert in_parquet == con.execute(f"SELECT * FROM {schema}.{table}").fetchall()
+            metadata = {
+                k.decode(): v.decode()
+                for k, v in con.execute(
+                    "SELECT key, value FROM parquet_kv_metadata(?)", [str(path)]
+                ).fetchall()
+            }
+            assert metadata[TABLE_KEY] == f"{schema}.{table}"
+            assert metadata[DESCRIPTION_KEY] == comment and comment
+            described = con.execute(
+                "SELECT column_name, comment FROM duckdb_columns() "
+                "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+                [schema, table],
             ).fetchall()
-            assert in_parquet == con.execute(f"SELECT count(*) FROM marts.{table}").fetchall()
+            assert json.loads(metadata[COLUMNS_KEY]) == dict(described)
+        assert (working.warehouse_dir / folder / "core.matches.parquet").is_file()
+        assert (working.warehouse_dir / folder / "ingest.quarantine.parquet").is_file()
     # Read through the link, as a BI tool does.
     assert (working.parquet_dir / "match_cadence.parquet").is_file()
 
@@ -159,3 +189,72 @@ def test_a_plain_parquet_folder_of_an_older_layout_is_replaced(working):
     )
     publish_once(working)
     assert not (working.warehouse_dir / "parquet-legacy").exists()
+
+
+def test_every_published_table_declares_its_key(working):
+    """A primary key (NOT NULL key columns) or a unique key on each published table, as a
+    DuckDB constraint, and the same key listed in ingest.table_keys."""
+    publish_once(working)
+    tables = {
+        f"{s}.{t}"
+        for s, t in published(working, "SELECT schema_name, table_name FROM duckdb_tables()")
+    }
+    constraints = published(
+        working,
+        "SELECT schema_name || '.' || table_name, constraint_type, constraint_column_names "
+        "FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+    )
+    declared = {table: (kind, columns) for table, kind, columns in constraints}
+    assert set(declared) == tables
+    listed = published(working, "SELECT table_name, key_kind, key_columns FROM ingest.table_keys")
+    assert {t: (k, c) for t, k, c in listed} == declared
+    not_null = set(
+        published(
+            working,
+            "SELECT schema_name || '.' || table_name, constraint_column_names[1] "
+            "FROM duckdb_constraints() WHERE constraint_type = 'NOT NULL'",
+        )
+    )
+    for table, (kind, columns) in declared.items():
+        if kind == "PRIMARY KEY":
+            assert {(table, c) for c in columns} <= not_null, table
+
+
+def test_a_duplicate_key_fails_the_publish_and_keeps_the_warehouse(working):
+    publish_once(working)
+    before = published(working, "SELECT version FROM ingest.publication")
+    with open_working_db(working) as con:
+        con.execute("INSERT INTO marts.program_health SELECT * FROM marts.program_health LIMIT 1")
+        with pytest.raises(duckdb.ConstraintException):
+            publish(con, working)
+    assert published(working, "SELECT version FROM ingest.publication") == before
+
+
+def test_published_warehouses_are_kept_by_as_of_date(working):
+    """history/<as_of>/ holds each as-of date's warehouse and Parquet set; the newest run of a
+    date replaces it; only the newest MENTORPULSE_KEEP_PUBLISHED dates stay."""
+    kept = dataclasses.replace(working, keep_published=2)
+    days = [dt.date(2026, 3, 1), dt.date(2026, 3, 8), dt.date(2026, 3, 8), dt.date(2026, 3, 15)]
+    versions = {}
+    for day in days:
+        versions[day] = publish_once(dataclasses.replace(kept, as_of=day)).version
+    history = working.warehouse_dir / "history"
+    assert sorted(p.name for p in history.iterdir()) == ["2026-03-08", "2026-03-15"]
+    for day in days[1:]:
+        folder = history / day.isoformat()
+        with duckdb.connect(str(folder / "mentoring.duckdb"), read_only=True) as con:
+            assert con.execute("SELECT version, as_of FROM ingest.publication").fetchall() == [
+                (versions[day], day)
+            ]
+        assert (folder / "parquet" / "match_cadence.parquet").is_file()
+        assert oct(os.stat(folder / "mentoring.duckdb").st_mode & 0o777) == "0o644"
+    # Last week's opens beside today's, and the current warehouse is today's.
+    assert published(working, "SELECT version FROM ingest.publication") == [(versions[days[-1]],)]
+    # The old Parquet sets went from warehouse/, the kept ones are whole in history/.
+    assert not (working.warehouse_dir / f"parquet-{versions[days[0]]}").exists()
+    with duckdb.connect() as con:
+        old = history / "2026-03-08" / "parquet" / "match_cadence.parquet"
+        assert con.execute(f"SELECT count(*) FROM read_parquet('{old}')").fetchall()[0][0] > 0
+
+    publish_once(dataclasses.replace(working, keep_published=0, as_of=dt.date(2026, 3, 22)))
+    assert not (history / "2026-03-22").exists()

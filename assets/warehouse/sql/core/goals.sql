@@ -1,5 +1,6 @@
 -- The goal fold: events seen by D in event order (occurred_at, then event_id). The goal
 -- belongs to the match of its first event; its definition comes from the last `set` event.
+-- Free text (title, measure) is not kept here: it is in the restricted goal_texts table, never published.
 CREATE OR REPLACE TABLE core.goals AS
 WITH seen AS (
     SELECT *, CAST(timezone(getvariable('timezone'), occurred_at) AS DATE) AS occurred_on
@@ -31,11 +32,10 @@ last_achieved AS (
 SELECT
     s.goal_id,
     f.match_id,
-    s.title,
     s.horizon,
     coalesce(s.category, 'other') AS category,
     s.target_date,
-    s.measure,
+    coalesce(regexp_matches(s.measure, '[^[:space:]]'), false) AS has_measure,
     fs.occurred_on AS set_on,
     CASE l.event_type WHEN 'achieved' THEN 'achieved' WHEN 'abandoned' THEN 'abandoned' ELSE 'open' END
         AS status,
@@ -53,11 +53,10 @@ LEFT JOIN last_achieved AS a USING (goal_id);
 COMMENT ON TABLE core.goals IS 'One row per goal with a set event seen by the as-of date: the fold of its events in event order (occurred_at, then event_id).';
 COMMENT ON COLUMN core.goals.goal_id IS 'Goal identifier.';
 COMMENT ON COLUMN core.goals.match_id IS 'Match of the goal''s first event.';
-COMMENT ON COLUMN core.goals.title IS 'Title from the last set event.';
 COMMENT ON COLUMN core.goals.horizon IS 'short_term or long_term, from the last set event.';
 COMMENT ON COLUMN core.goals.category IS 'Category from the last set event (other when not given).';
 COMMENT ON COLUMN core.goals.target_date IS 'Target date from the last set event.';
-COMMENT ON COLUMN core.goals.measure IS 'How success is measured, from the last set event.';
+COMMENT ON COLUMN core.goals.has_measure IS 'True when the last set event says how success is measured (a non-blank measure); the text itself is restricted.';
 COMMENT ON COLUMN core.goals.set_on IS 'Local date of the first set event.';
 COMMENT ON COLUMN core.goals.status IS 'By the last event: open (set or progress), achieved or abandoned.';
 COMMENT ON COLUMN core.goals.progress_pct IS '100 when achieved; else progress_pct of the last progress event; 0 if none.';

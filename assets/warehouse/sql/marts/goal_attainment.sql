@@ -1,11 +1,12 @@
 -- One row per (program, cohort, horizon) with at least one goal, cohort '(all)' and horizon
--- 'all' included. Rollups are grouping sets over the goals themselves, never averages of rows.
+-- '(all)' included (the one rollup marker, as for cohort and role). Rollups are grouping sets
+-- over the goals themselves, never averages of rows.
 CREATE OR REPLACE TABLE marts.goal_attainment AS
 WITH goal_counts AS (
     SELECT
         program,
         CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
-        CASE WHEN grouping(horizon) = 1 THEN 'all' ELSE horizon END AS horizon,
+        CASE WHEN grouping(horizon) = 1 THEN '(all)' ELSE horizon END AS horizon,
         count(*) AS goals_set,
         count(*) FILTER (WHERE status = 'achieved') AS goals_achieved,
         count(*) FILTER (WHERE status = 'abandoned') AS goals_abandoned,
@@ -59,10 +60,10 @@ SELECT
 FROM wilson
 ORDER BY program, cohort, horizon;
 
-COMMENT ON TABLE marts.goal_attainment IS 'One row per (program, cohort, horizon) with at least one goal of a known match; cohort (all) and horizon all are rollups computed from the goals.';
+COMMENT ON TABLE marts.goal_attainment IS 'One row per (program, cohort, horizon) with at least one goal of a known match; cohort (all) and horizon (all) are rollups computed from the goals.';
 COMMENT ON COLUMN marts.goal_attainment.program IS 'Mentoring program.';
 COMMENT ON COLUMN marts.goal_attainment.cohort IS 'Cohort, or (all) for every cohort of the program.';
-COMMENT ON COLUMN marts.goal_attainment.horizon IS 'short_term, long_term, or all for both.';
+COMMENT ON COLUMN marts.goal_attainment.horizon IS 'short_term, long_term, or (all) for both (the rollup marker, as for cohort).';
 COMMENT ON COLUMN marts.goal_attainment.goals_set IS 'Goals in the group.';
 COMMENT ON COLUMN marts.goal_attainment.goals_achieved IS 'Goals with status achieved.';
 COMMENT ON COLUMN marts.goal_attainment.goals_abandoned IS 'Goals with status abandoned.';

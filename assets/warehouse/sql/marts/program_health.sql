@@ -103,7 +103,7 @@ components AS (
         e.response_rate_90d::DOUBLE AS response_rate_90d
     FROM cadence AS c
     LEFT JOIN marts.goal_attainment AS ga
-        ON ga.program = c.program AND ga.cohort = c.cohort AND ga.horizon = 'all'
+        ON ga.program = c.program AND ga.cohort = c.cohort AND ga.horizon = '(all)'
     LEFT JOIN coverage AS cov ON cov.program = c.program AND cov.cohort = c.cohort
     LEFT JOIN disclosure_cells AS s ON s.program = c.program AND s.cohort = c.cohort
     LEFT JOIN engagement AS e ON e.program = c.program AND e.cohort = c.cohort
@@ -155,7 +155,7 @@ COMMENT ON COLUMN marts.program_health.program IS 'Mentoring program.';
 COMMENT ON COLUMN marts.program_health.cohort IS 'Cohort, or (all) for every cohort of the program.';
 COMMENT ON COLUMN marts.program_health.active_matches IS 'Known matches that are active at D (match_cadence is_active).';
 COMMENT ON COLUMN marts.program_health.on_track_share IS 'on_track matches / active matches whose status is not too_early; NULL when that is 0.';
-COMMENT ON COLUMN marts.program_health.goal_attainment_rate IS 'attainment_rate of the goal_attainment row for this program and cohort with horizon all; NULL when there is no such row or it is NULL.';
+COMMENT ON COLUMN marts.program_health.goal_attainment_rate IS 'attainment_rate of the goal_attainment row for this program and cohort with horizon (all); NULL when there is no such row or it is NULL.';
 COMMENT ON COLUMN marts.program_health.goal_coverage IS 'Among known matches with matched_on <= D - 30: share with a goal whose set_on <= matched_on + 30; NULL when there is no such match.';
 COMMENT ON COLUMN marts.program_health.satisfaction_respondents IS 'Distinct respondents of the kept responses with a satisfaction answer submitted (local date) in (D - 90, D]; 0 when none; kept when satisfaction_mean is suppressed.';
 COMMENT ON COLUMN marts.program_health.satisfaction_mean IS 'Mean satisfaction answer (1-5) over those responses; NULL when there are none, when satisfaction_respondents < k, or by the complementary rule: within a program, when the real cohorts with respondents whose satisfaction is NULL are exactly one or have fewer than k satisfaction_respondents together, the cohort with a value and the fewest satisfaction_respondents (ties: smallest cohort name) is made NULL too; repeated until stable.';
