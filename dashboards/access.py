@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,24 @@ MATCHES_FILE = "matches.json"
 
 def program_slug(program: str) -> str:
     """A program's folder name: lower-case letters, digits and dashes, never empty or dotted."""
-    slug = re.sub(r"[^a-z0-9]+", "-", program.lower()).strip("-")
+    plain = unicodedata.normalize("NFKD", program).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
     return slug or "program"
+
+
+def program_folders(programs: list[str]) -> dict[str, str]:
+    """Each program's folder name; two programs that would share one are refused, since one
+    folder would then give each program's managers the other's names."""
+    folders: dict[str, str] = {}
+    for program in programs:
+        slug = program_slug(program)
+        if slug in folders:
+            raise ValueError(
+                f"programs {folders[slug]!r} and {program!r} would share the folder {slug!r}: "
+                "rename one in the roster"
+            )
+        folders[slug] = program
+    return {program: slug for slug, program in folders.items()}
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ SELECT m.*,
     coalesce(m.days_since_last_meeting, m.active_days) AS days_without_meeting, {PEOPLE},
     count(*) OVER () AS total
 FROM marts.at_risk_matches m {IDENTITIES}
-WHERE $ids IS NULL OR m.match_id IN (SELECT unnest($ids))
+WHERE ($ids IS NULL OR m.match_id IN (SELECT unnest($ids)))
+    AND ($program IS NULL OR m.program = $program)
 ORDER BY days_without_meeting DESC NULLS LAST, m.match_id
 LIMIT $limit
 """
@@ -59,6 +60,7 @@ SELECT g.goal_id, g.match_id, g.program, g.cohort, g.title, g.horizon, g.target_
     {PEOPLE}, count(*) OVER () AS total
 FROM marts.goal_status g JOIN marts.match_cadence m USING (match_id) {IDENTITIES}
 WHERE g.is_overdue AND m.is_active AND ($ids IS NULL OR g.goal_id IN (SELECT unnest($ids)))
+    AND ($program IS NULL OR g.program = $program)
 ORDER BY days_overdue DESC, g.goal_id
 LIMIT $limit
 """
@@ -66,16 +68,16 @@ LIMIT $limit
 
 def pairs(ctx: Context, ids: list[str] | None = None, limit: int | None = LIST_LIMIT) -> list[Row]:
     """At-risk pairs with names (the page's list; the digest picks its new ones by `ids`)."""
-    return fetch(ctx.con, PAIRS_SQL, ids=ids, limit=limit)
+    return fetch(ctx.con, PAIRS_SQL, ids=ids, limit=limit, program=ctx.program)
 
 
 def goals(ctx: Context, ids: list[str] | None = None, limit: int | None = LIST_LIMIT) -> list[Row]:
     """Overdue goals of active pairs with the pair's names."""
-    return fetch(ctx.con, GOALS_SQL, as_of=ctx.as_of, ids=ids, limit=limit)
+    return fetch(ctx.con, GOALS_SQL, as_of=ctx.as_of, ids=ids, limit=limit, program=ctx.program)
 
 
 def build(ctx: Context) -> Body:
-    counts = fetch(ctx.con, COUNTS_SQL)
+    counts = ctx.mine(fetch(ctx.con, COUNTS_SQL))
     pair_rows = pairs(ctx)
     goal_rows = goals(ctx)
     return Body(
@@ -394,6 +396,7 @@ SCRIPT = """
 FORECAST_SQL = f"""
 SELECT m.*, {PEOPLE}, count(*) OVER () AS total
 FROM marts.match_risk m {IDENTITIES}
+WHERE $program IS NULL OR m.program = $program
 ORDER BY m.risk_rank
 LIMIT $limit
 """
@@ -406,7 +409,7 @@ def forecast_sections(ctx: Context) -> list[str]:
     warning has run)."""
     if not table_exists(ctx.con, "marts.match_risk"):
         return []
-    rows = fetch(ctx.con, FORECAST_SQL, limit=LIST_LIMIT)
+    rows = fetch(ctx.con, FORECAST_SQL, limit=LIST_LIMIT, program=ctx.program)
     backtest = fetch(ctx.con, BACKTEST_SQL) if table_exists(ctx.con, "marts.risk_backtest") else []
     fitted = bool(rows) and rows[0]["model_status"] == "fitted"
     note = fmt.esc(rows[0]["model_note"]) if rows else ""

@@ -97,17 +97,19 @@ ORDER BY p.program, p.survey_id, p.role, p.position
 
 
 def build(ctx: Context) -> Body:
-    groups = fetch(ctx.con, GROUPS_SQL)
-    comments = fetch(
-        ctx.con,
-        COMMENTS_SQL,
-        k=ctx.k,
-        seed=ctx.as_of.isoformat(),
-        email_pattern=EMAIL_PATTERN,
-        email_mask=EMAIL_MASK,
-        words_pattern=WORDS_PATTERN,
-        letters_pattern=LETTERS_PATTERN,
-        name_mask=NAME_MASK,
+    groups = ctx.mine(fetch(ctx.con, GROUPS_SQL))
+    comments = ctx.mine(
+        fetch(
+            ctx.con,
+            COMMENTS_SQL,
+            k=ctx.k,
+            seed=ctx.as_of.isoformat(),
+            email_pattern=EMAIL_PATTERN,
+            email_mask=EMAIL_MASK,
+            words_pattern=WORDS_PATTERN,
+            letters_pattern=LETTERS_PATTERN,
+            name_mask=NAME_MASK,
+        )
     )
     by_group: dict[tuple[str, str, str], list[str]] = {}
     for row in comments:

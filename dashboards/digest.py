@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboards import at_risk, fmt
+from dashboards.access import RESTRICTED, program_slug
 from dashboards.page import Context
 from dashboards.sql import Row, fetch
 
@@ -200,8 +201,12 @@ def _by_program(rows: list[Row]) -> dict[str, list[Row]]:
 # --- rendering ------------------------------------------------------------------------------
 
 
-def render(digest: Digest, programs: Sequence[str] | None = None) -> str:
-    """The digest as one HTML document: every program, or only those named (for e-mail)."""
+def render(
+    digest: Digest, programs: Sequence[str] | None = None, *, root: str | None = None
+) -> str:
+    """A managers' digest as one HTML document: every program, or only those named. With
+    `root` (the path from the digest to the site's top), it links to each program's pages.
+    Data problems are not in it: they are the operator's (render_operator)."""
     shown = [p for p in digest.programs if programs is None or p.program in programs]
     scope = "all programs" if programs is None else ", ".join(html.escape(p) for p in programs)
     compared = (
@@ -210,27 +215,67 @@ def render(digest: Digest, programs: Sequence[str] | None = None) -> str:
         else "No earlier digest to compare with: this is the first, so the lists show "
         "everything at risk or overdue now; next week's lists show what is new."
     )
-    sections = "".join(_program_html(p, digest.compared_with) for p in shown) or (
+    sections = "".join(_program_html(p, digest.compared_with, root) for p in shown) or (
         "<p>No program has data yet.</p>"
     )
+    return _document(
+        f"Mentor Pulse weekly digest · {digest.as_of.isoformat()}",
+        f"""<h1>Mentor Pulse weekly digest</h1>
+{_stale_html(digest)}<p class="stamp">Data as of <strong>{digest.as_of.isoformat()}</strong> · built at
+{fmt.timestamp(digest.built_at)} · {scope}. {compared}</p>
+<p class="private">Personal data for program managers: do not forward.</p>
+{sections}""",
+    )
+
+
+def render_operator(digest: Digest, ctx: Context) -> str:
+    """The operator's digest: stale sources, files rejected or with quarantined records, and
+    tables a failure left with older content. No names; kept out of the managers' digests."""
+    failed = "".join(
+        f"<li><strong>{fmt.esc(row['table_name'])}</strong>: {fmt.esc(row['status'])}, content "
+        f"as of {fmt.esc(row['content_as_of'])}</li>"
+        for row in ctx.tables_not_current
+    )
+    tables = f"<h3>Tables not current</h3><ul>{failed}</ul>" if failed else ""
+    return _document(
+        f"Mentor Pulse operator's digest · {digest.as_of.isoformat()}",
+        f"""<h1>Mentor Pulse: data problems</h1>
+<p class="stamp">Data as of <strong>{digest.as_of.isoformat()}</strong> · built at
+{fmt.timestamp(digest.built_at)}. For whoever runs the pipeline.</p>
+{_problems_html(digest)}{tables}""",
+    )
+
+
+def _document(title: str, body: str) -> str:
     return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Mentor Pulse weekly digest · {digest.as_of.isoformat()}</title>
+<title>{title}</title>
 <style>{CSS}</style>
 </head>
 <body>
-<h1>Mentor Pulse weekly digest</h1>
-<p class="stamp">Data as of <strong>{digest.as_of.isoformat()}</strong> · built at
-{fmt.timestamp(digest.built_at)} · {scope}. {compared}</p>
-<p class="private">Personal data for program managers: do not forward.</p>
-{sections}
-{_problems_html(digest)}
+{body}
 </body>
 </html>
 """
+
+
+def _stale_html(digest: Digest) -> str:
+    if not digest.stale_sources:
+        return ""
+    items = ", ".join(
+        f"{fmt.esc(row['source'])} ("
+        + ("no records" if row["newest_on"] is None else f"{fmt.count(row['age_days'])} days old")
+        + ")"
+        for row in digest.stale_sources
+    )
+    return (
+        f'<p class="stale"><strong>Data may be out of date:</strong> the newest records of '
+        f"{items} are older than the freshness limit; figures and lists may miss recent "
+        "meetings.</p>\n"
+    )
 
 
 def subject(digest: Digest, programs: Sequence[str] | None = None) -> str:
@@ -238,7 +283,18 @@ def subject(digest: Digest, programs: Sequence[str] | None = None) -> str:
     return f"Mentor Pulse weekly digest, {scope}, as of {digest.as_of.isoformat()}"
 
 
-def _program_html(program: ProgramDigest, compared_with: dt.date | None) -> str:
+def _links(program: str, root: str | None) -> str:
+    if root is None:
+        return ""
+    slug = program_slug(program)
+    return (
+        f'<p class="links"><a href="{root}{RESTRICTED}/{slug}/at_risk.html">Who to contact</a> · '
+        f'<a href="{root}{RESTRICTED}/{slug}/comments.html">Comments</a> · '
+        f'<a href="{root}index.html">All dashboards</a></p>'
+    )
+
+
+def _program_html(program: ProgramDigest, compared_with: dt.date | None, root: str | None) -> str:
     rows = "".join(
         f"<tr><th>{figure.label}</th><td class=num>{_value(figure, program.figures)}</td>"
         f"<td>{_change(figure, program)}</td></tr>"
@@ -254,7 +310,7 @@ def _program_html(program: ProgramDigest, compared_with: dt.date | None) -> str:
 {_list(program.new_at_risk, _pair_item, "None.")}
 <h3>{goals_title} ({fmt.count(len(program.new_overdue))})</h3>
 {_list(program.new_overdue, _goal_item, "None.")}
-</section>"""
+{_links(program.program, root)}</section>"""
 
 
 def _value(figure: Figure, values: Row) -> str:
@@ -371,4 +427,6 @@ table.figures th, table.figures td { padding: 4px 6px; text-align: left;
 .no-email { color: #b45309; font-weight: 600; }
 ul { padding-left: 18px; }
 li { margin: 3px 0; overflow-wrap: anywhere; }
+.stale { padding: 8px 10px; border-radius: 6px; background: #fff7e6; color: #92400e; }
+.links a { font-weight: 600; }
 """

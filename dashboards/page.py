@@ -37,6 +37,12 @@ class Context:
     as_of: dt.date
     built_at: dt.datetime
     min_group_size: int
+    # The one program a restricted page or digest is built for (None: every program).
+    program: str | None = None
+
+    def mine(self, rows: list[Row]) -> list[Row]:
+        """The rows of this context's program (all of them without one)."""
+        return rows if self.program is None else [r for r in rows if r["program"] == self.program]
 
     @cached_property
     def run(self) -> Row:
@@ -96,9 +102,12 @@ class Context:
     def cohorts_in_time_order(self) -> list[tuple[str, str]]:
         return [
             (row["program"], row["cohort"])
-            for row in fetch(
-                self.con,
-                f"SELECT program, cohort FROM {COHORT_STARTS} ORDER BY program, cohort_start, cohort",
+            for row in self.mine(
+                fetch(
+                    self.con,
+                    f"SELECT program, cohort FROM {COHORT_STARTS} "
+                    "ORDER BY program, cohort_start, cohort",
+                )
             )
         ]
 

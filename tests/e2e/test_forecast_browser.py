@@ -22,7 +22,7 @@ from tests.unit.test_early_warning import D, History, _identities, busy_history,
 
 pytestmark = pytest.mark.e2e
 
-PAGE = "restricted/at_risk"
+PAGE = "restricted/p/at_risk"  # program "P" of the histories
 FLAGGED = ("not_started", "lapsed", "at_risk")
 RULE_NAMES = {
     "not_started": "Not started",

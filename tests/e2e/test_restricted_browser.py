@@ -18,7 +18,13 @@ pytestmark = pytest.mark.e2e
 
 LIDERANCA = "Liderança & Growth"
 ENGINEERING = "Engineering Mentoring"
-PAGES = ["restricted/at_risk", "restricted/comments", "digest/latest"]
+ENG_AT_RISK = "restricted/engineering-mentoring/at_risk"
+PAGES = [
+    ENG_AT_RISK,
+    "restricted/lideranca-growth/comments",
+    "digest/engineering-mentoring/latest",
+    "operator/latest",
+]
 
 
 @pytest.fixture
@@ -38,7 +44,7 @@ def _visible_rows(page, section: str) -> int:
 
 
 def test_comments_are_hidden_for_a_group_under_k(open_at):
-    loaded = open_at("restricted/comments")
+    loaded = open_at("restricted/lideranca-growth/comments")
     page = loaded.page
     page.select_option('select[data-dim="program"]', label=LIDERANCA)
     page.select_option('select[data-dim="survey_id"]', label=TINY_WAVE)
@@ -59,13 +65,13 @@ def test_comments_are_hidden_for_a_group_under_k(open_at):
 
 
 def test_at_risk_count_follows_the_filter_and_the_export_holds_what_it_shows(open_at):
-    loaded = open_at("restricted/at_risk")
+    loaded = open_at(ENG_AT_RISK)
     page = loaded.page
     count = page.locator('[data-count-of="pairs"]')
     total = _visible_rows(page, "pairs")
     assert count.inner_text() == f"All {total} pairs"
 
-    page.select_option('select[data-dim="program"]', label=ENGINEERING)
+    page.select_option('select[data-dim="cohort"]', label="2025-Autumn")
     shown = _visible_rows(page, "pairs")
     assert 0 < shown < total
     assert count.inner_text() == f"{shown} of {total} pairs"
@@ -78,6 +84,7 @@ def test_at_risk_count_follows_the_filter_and_the_export_holds_what_it_shows(ope
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == shown
     assert {row["Program"] for row in rows} == {ENGINEERING}
+    assert {row["Cohort"] for row in rows} == {"2025-Autumn"}
     assert all(row["Mentor"] and row["Mentee"] for row in rows)
     # In the order shown; a missing e-mail is an empty cell where the page shows the flag.
     cells = page.locator("#pairs tbody tr:not([hidden]) td:first-child").all_inner_texts()
@@ -86,7 +93,7 @@ def test_at_risk_count_follows_the_filter_and_the_export_holds_what_it_shows(ope
     empty = sum((row["Mentor e-mail"] == "") + (row["Mentee e-mail"] == "") for row in rows)
     assert empty == flagged
 
-    page.select_option('select[data-dim="program"]', label="All programs")
+    page.select_option('select[data-dim="cohort"]', label="All cohorts")
     assert count.inner_text() == f"All {total} pairs"
     _assert_clean(loaded)
 
@@ -107,7 +114,7 @@ def test_no_sideways_scroll_on_a_phone_and_screenshots_at_both_widths(open_at, n
 
 
 def test_the_at_risk_table_keeps_its_first_column_when_it_scrolls_on_a_phone(open_at):
-    page = open_at("restricted/at_risk", 390).page
+    page = open_at(ENG_AT_RISK, 390).page
     wrap = page.locator("#pairs .table-wrap")
     assert wrap.evaluate("(el) => el.scrollWidth > el.clientWidth")  # the table scrolls...
     wrap.evaluate("(el) => { el.scrollLeft = 400; }")

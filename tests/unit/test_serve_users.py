@@ -16,7 +16,7 @@ from pipelines import cli
 
 def test_program_slugs_are_plain_folder_names():
     assert program_slug("Engineering Mentoring") == "engineering-mentoring"
-    assert program_slug("Liderança & Growth") == "lideran-a-growth"
+    assert program_slug("Liderança & Growth") == "lideranca-growth"
     assert program_slug("../..") == "program"
 
 
