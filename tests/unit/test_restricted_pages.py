@@ -28,7 +28,6 @@ from tests.dashboard_fixture import (
     create_fixture,
 )
 
-
 ENG, LID = "engineering-mentoring", "lideranca-growth"
 PROGRAMS = {ENG: "Engineering Mentoring", LID: "Liderança & Growth"}
 
