@@ -44,6 +44,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from assets.ingest.contract import FOLLOWUP_CHANNELS as CHANNELS
+from assets.ingest.contract import FOLLOWUP_OUTCOMES as OUTCOMES
+from assets.ingest.contract import FOLLOWUPS
 from dashboards.access import (
     DIGEST,
     MATCHES_FILE,
@@ -53,10 +56,8 @@ from dashboards.access import (
     load_users,
 )
 
-FOLLOWUP_FOLDER = "followups"
-CHANNELS = ("email", "phone", "video", "in_person", "chat", "other")
-OUTCOMES = ("reached", "meeting_planned", "no_answer", "declined", "pair_ended", "other")
-FOLLOWUP_COLUMNS = ("followup_id", "match_id", "contacted_on", "by", "channel", "outcome", "note")
+FOLLOWUP_FOLDER = FOLLOWUPS.folder
+FOLLOWUP_COLUMNS = tuple(column.name for column in FOLLOWUPS.columns)
 FORM_MAX_AGE = 12 * 3600  # a follow-up form is good for 12 hours
 # Compared against when the name is unknown, so a wrong name takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
