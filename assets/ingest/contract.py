@@ -304,8 +304,7 @@ FOLLOWUPS = Source(
 )
 
 SOURCES: dict[str, Source] = {
-    s.name: s
-    for s in (PARTICIPANTS, MATCHES, MEETINGS, GOALS, RESPONSES, INVITATIONS, FOLLOWUPS)
+    s.name: s for s in (PARTICIPANTS, MATCHES, MEETINGS, GOALS, RESPONSES, INVITATIONS, FOLLOWUPS)
 }
 
 # Exports of survey tools and calendars, mapped onto a contract source (docs/data_contract.md).
