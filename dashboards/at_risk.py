@@ -7,12 +7,12 @@ import json
 from collections.abc import Callable
 from urllib.parse import quote
 
-from dashboards import fmt
+from dashboards import fmt, queue
 from dashboards.page import Body, Column, Context, Tile, group_filters, section, table, tile_groups
 from dashboards.sql import Row, fetch, per_group, table_exists
 
-TITLE = "At-risk pairs"
-LEDE = "Pairs that have not started, lapsed or fallen behind, and overdue goals — with names."
+TITLE = "Who to contact"
+LEDE = "One queue of the pairs to contact, ranked, with reasons and a prepared message; then the lists behind it."
 
 LIST_LIMIT = 500
 STATUS_NAMES = {"not_started": "Not started", "lapsed": "Lapsed", "at_risk": "At risk"}
@@ -80,9 +80,17 @@ def build(ctx: Context) -> Body:
     counts = ctx.mine(fetch(ctx.con, COUNTS_SQL))
     pair_rows = pairs(ctx)
     goal_rows = goals(ctx)
+    ranked = queue.entries(ctx)
     return Body(
         filters=group_filters(ctx),
         sections=[
+            section(
+                "queue",
+                "Pairs to contact, most urgent first",
+                queue.explain(ctx, ranked),
+                queue.section_html(ctx, ranked),
+                wide=True,
+            ),
             section(
                 "kpis",
                 "Pairs needing attention",
@@ -110,8 +118,8 @@ def build(ctx: Context) -> Body:
             ),
             *forecast_sections(ctx),
         ],
-        css=CSS,
-        script=SCRIPT,
+        css=CSS + queue.CSS,
+        script=SCRIPT + queue.SCRIPT,
     )
 
 
@@ -351,7 +359,8 @@ SCRIPT = """
 (function () {
   function bodyRows(id) {
     const table = document.querySelector(`#${id} table`);
-    return table ? Array.from(table.tBodies[0].rows) : [];
+    if (table) return Array.from(table.tBodies[0].rows);
+    return Array.from(document.querySelectorAll(`#${id} [data-csv]`));  // the queue's cards
   }
   function updateCounts() {
     document.querySelectorAll("[data-count-of]").forEach((el) => {
@@ -415,9 +424,11 @@ def forecast_sections(ctx: Context) -> list[str]:
     note = fmt.esc(rows[0]["model_note"]) if rows else ""
     if fitted:
         explain = (
-            "Chance that a pair closes early or holds no meeting in the next 60 days, highest "
-            f"first{_limit_note(rows)}, with what pushes it up and the rule's status beside it. "
-            f"Model {note}. A prompt to check in, not a verdict on anyone."
+            "How often pairs with a forecast like this one closed early or held no meeting in the "
+            "next 60 days in past months (the back-test's observed rate for the forecast's band, "
+            f"not a raw probability), highest first{_limit_note(rows)}, with what pushes it up "
+            f"and the rule's status beside it. Model {note}. A prompt to check in, not a verdict "
+            "on anyone."
         )
     else:
         explain = (
@@ -429,7 +440,12 @@ def forecast_sections(ctx: Context) -> list[str]:
             "forecast",
             "Early warning: the next 60 days",
             explain,
-            table(rows, _forecast_columns(fitted), sortable=True, empty="No active pairs."),
+            table(
+                rows,
+                _forecast_columns(fitted, queue.bands(ctx)),
+                sortable=True,
+                empty="No active pairs.",
+            ),
             wide=True,
         ),
         section(
@@ -445,7 +461,14 @@ def forecast_sections(ctx: Context) -> list[str]:
     ]
 
 
-def _forecast_columns(fitted: bool) -> list[Column]:
+def _band_text(probability: float | None, bands: list[queue.Band]) -> str:
+    band = queue.band_of(probability, bands)
+    if band is None:
+        return '<span class="muted">not back-tested</span>'
+    return f"{fmt.pct(band.observed)} <small>(n = {fmt.count(band.matches)})</small>"
+
+
+def _forecast_columns(fitted: bool, bands: list[queue.Band]) -> list[Column]:
     columns = [
         Column("Rank", lambda r: fmt.count(r["risk_rank"]), lambda r: r["risk_rank"], numeric=True),
         _pair_column(),
@@ -453,11 +476,13 @@ def _forecast_columns(fitted: bool) -> list[Column]:
     if fitted:
         columns.append(
             Column(
-                "Forecast",
-                lambda r: fmt.pct(r["probability"]),
+                "Forecast band",
+                lambda r: _band_text(r["probability"], bands),
                 lambda r: r["probability"],
                 numeric=True,
-                about="Chance of closing early or holding no meeting in the next 60 days.",
+                about="The share of pairs given a forecast in the same band in the back-test's "
+                "months that closed early or held no meeting in the next 60 days (calibrated), "
+                "not the model's raw probability.",
             )
         )
     return [

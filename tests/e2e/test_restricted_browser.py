@@ -121,3 +121,50 @@ def test_the_at_risk_table_keeps_its_first_column_when_it_scrolls_on_a_phone(ope
     first = page.locator("#pairs tbody tr td:first-child").first.bounding_box()
     box = wrap.bounding_box()
     assert abs(first["x"] - box["x"]) <= 2  # ...and the names stay in view
+
+
+def test_the_queue_reads_on_a_phone_filters_groups_by_mentor_and_exports(open_at):
+    for width in (1440, 390):
+        loaded = open_at(ENG_AT_RISK, width)
+        page = loaded.page
+        cards = page.locator("#queue .qcard")
+        total = cards.count()
+        assert total > 0
+        # The page opens on the queue: its first card is in the first screen.
+        assert page.locator("#queue .qcard").first.bounding_box()["y"] < 900
+        # Cards, not a wide table: each card fits the viewport.
+        for box in [cards.nth(i).bounding_box() for i in range(min(total, 10))]:
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1
+        count = page.locator('[data-count-of="queue"]')
+        assert count.inner_text() == f"All {total} pairs"
+        page.select_option('select[data-dim="cohort"]', label="2025-Autumn")
+        shown = page.locator("#queue .qcard:not([hidden])").count()
+        assert 0 < shown < total and count.inner_text() == f"{shown} of {total} pairs"
+        with page.expect_download() as download_info:
+            page.locator('button[data-export="queue"]').click()
+        text = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert len(rows) == shown and {row["Cohort"] for row in rows} == {"2025-Autumn"}
+        ranks = [int(row["Rank"]) for row in rows]
+        assert ranks == sorted(ranks)
+        page.select_option('select[data-dim="cohort"]', label="All cohorts")
+        # Grouped by mentor: a heading per mentor, each mentor's pairs together.
+        page.locator("#group-by-mentor").check()
+        heads = page.locator("#queue .mentor-head")
+        assert 0 < heads.count() <= total
+        mentors = page.locator("#queue .qcard").evaluate_all(
+            "(cards) => cards.map((c) => c.dataset.mentor)"
+        )
+        seen = []
+        for mentor in mentors:
+            if not seen or seen[-1] != mentor:
+                assert mentor not in seen, "a mentor's pairs are split"
+                seen.append(mentor)
+        page.locator("#group-by-mentor").uncheck()
+        assert page.locator("#queue .mentor-head").count() == 0
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0
+        _assert_clean(loaded)
+        page.screenshot(path=str(SCREENSHOTS / f"queue_{width}.png"))

@@ -190,6 +190,8 @@ def test_links_between_public_and_restricted_pages_resolve(site):
     pages += list((site / "digest").rglob("*.html"))
     for page in pages:
         for href in re.findall(r'(?:href|src)="([^":#?]+)[#?"]', page.read_text()):
+            if href.startswith("/followup/"):  # the form `mentorpulse serve` answers
+                continue
             assert (page.parent / href).resolve().exists(), (page, href)
     assert f'href="restricted/{LID}/at_risk.html"' in (site / "index.html").read_text()
     assert 'href="../../overview.html"' in (site / "restricted" / ENG / "at_risk.html").read_text()
