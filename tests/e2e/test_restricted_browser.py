@@ -168,3 +168,21 @@ def test_the_queue_reads_on_a_phone_filters_groups_by_mentor_and_exports(open_at
         assert overflow <= 0
         _assert_clean(loaded)
         page.screenshot(path=str(SCREENSHOTS / f"queue_{width}.png"))
+
+
+PHONE_SCREEN = 844  # a 390 x 844 phone
+
+
+@pytest.mark.parametrize("program", ["engineering-mentoring", "lideranca-growth"])
+def test_each_programs_digest_fits_two_phone_screens(open_at, program):
+    loaded = open_at(f"digest/{program}/latest", 390)
+    page = loaded.page
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height <= 2 * PHONE_SCREEN, f"{program}'s digest is {height}px tall"
+    text = page.locator("body").inner_text()
+    assert "Contact first" in text and "Going well" in text and "Data problems" not in text
+    assert page.locator("ol.urgent li").count() <= 5
+    # Links to the program's pages, resolving inside the site.
+    assert page.locator(f'a[href="../../restricted/{program}/at_risk.html"]').count() == 1
+    _assert_clean(loaded)
+    page.screenshot(path=str(SCREENSHOTS / f"digest_{program}_390.png"), full_page=True)
