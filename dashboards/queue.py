@@ -30,6 +30,7 @@ FORECAST_INCLUDE = 0.5
 # A pair contacted this recently goes to the end of the queue: give the contact time to work.
 CONTACT_QUIET_DAYS = 14
 URGENT = 5  # the digest's "most urgent follow-ups"
+LIMIT = 300  # cards on the page (the page stays small on a phone); the count says how many more
 STATUS_WORDS = {"not_started": "Not started", "lapsed": "Lapsed", "at_risk": "At risk"}
 
 CALIBRATION_SQL = """
@@ -389,7 +390,7 @@ def section_html(ctx: Context, queue: list[Entry]) -> str:
         f'<button type="button" class="export" data-export="queue" data-filename="queue.csv" '
         f'data-header="{fmt.esc(json.dumps(CSV_HEADER))}">Export CSV of the pairs shown</button></div>'
     )
-    cards = "".join(card(entry, followup_base) for entry in queue)
+    cards = "".join(card(entry, followup_base) for entry in queue[:LIMIT])
     return f'{tools}<div class="queue-list">{cards}</div>'
 
 
@@ -402,7 +403,9 @@ def explain(ctx: Context, queue: list[Entry]) -> str:
         f"go quiet first (the forecast's calibrated band), then flagged pairs, then longest "
         f"without a meeting; pairs contacted in the last {CONTACT_QUIET_DAYS} days go last"
         f"{f' ({recent} now)' if recent else ''}. {fmt.count(len(queue))} pairs, "
-        f"{fmt.count(mentors)} mentors. Personal data: do not forward."
+        f"{fmt.count(mentors)} mentors"
+        + (f"; the first {LIMIT} are listed" if len(queue) > LIMIT else "")
+        + ". Personal data: do not forward."
     )
 
 
