@@ -215,8 +215,17 @@ def test_comments_hidden_for_a_group_under_k_and_shown_masked_for_the_others(con
     assert all("<li>" not in body for body in tiny)
 
     shown = [body for wave, _, body in groups if wave != TINY_WAVE]
-    comments = [html.unescape(c) for body in shown for c in re.findall(r"<li>(.*?)</li>", body)]
-    assert len(comments) > 50
+    items = [c for body in shown for c in re.findall(r"<li>(.*?)</li>", body, flags=re.S)]
+    comments = [html.unescape(re.sub(r' <span class="times">×\d+</span>$', "", c)) for c in items]
+    # The same words are listed once per group, with how many wrote them.
+    times = [int(n) for c in items for n in re.findall(r'class="times">×(\d+)<', c)]
+    assert len(comments) + sum(n - 1 for n in times) > 50 and times
+    for body in shown:
+        texts = [
+            " ".join(html.unescape(re.sub(r"<[^>]+>.*", "", c)).split()).casefold()
+            for c in re.findall(r"<li>(.*?)</li>", body, flags=re.S)
+        ]
+        assert len(texts) == len(set(texts))
     # Masked: no roster name part (three letters or more) and no e-mail address is left.
     parts = {
         part.lower()
@@ -241,7 +250,7 @@ def test_comment_counts_and_order_are_stable_per_build_and_random_within(con, si
 
     first_group = pages[0].split('class="comment-group"')[1]
     order = [_text_of(item) for item in re.findall(r"<li>(.*?)</li>", first_group)]
-    assert len(order) > 10 and order != sorted(order)
+    assert len(order) >= 3 and order != sorted(order)
 
     (respondents, comments) = con.execute(
         """SELECT count(DISTINCT respondent_key),
