@@ -404,7 +404,13 @@ def secret_key(path: Path) -> bytes:
     return path.read_bytes().strip()
 
 
-def serve(config: ServeConfig, host: str, port: int) -> None:
-    from waitress import serve as waitress_serve
+def serve(config: ServeConfig, host: str, port: int, announce=print) -> None:
+    """Bind (port 0: a free one), announce the address, serve until interrupted."""
+    from waitress.server import create_server
 
-    waitress_serve(create_app(config), host=host, port=port, threads=4, ident="mentorpulse")
+    server = create_server(create_app(config), host=host, port=port, threads=4, ident="mentorpulse")
+    announce(f"http://{host}:{server.effective_port}/")
+    try:
+        server.run()
+    finally:
+        server.close()

@@ -227,13 +227,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         auth_header=header,
     )
     who = f"user named by the {header} header" if header else f"users of {config.users_file}"
-    print(
-        f"Serving {directory} at http://{args.host}:{args.port}/ (restricted pages: {who}; "
-        "Ctrl-C stops)",
-        flush=True,
-    )
+
+    def announce(url: str) -> None:
+        print(f"Serving {directory} at {url} (restricted pages: {who}; Ctrl-C stops)", flush=True)
+
     with contextlib.suppress(KeyboardInterrupt):
-        serve(config, args.host, args.port)
+        serve(config, args.host, args.port, announce)
     return 0
 
 
