@@ -196,6 +196,15 @@ def create_app(config: ServeConfig) -> Flask:
             "Sign in", '<p class="error">Wrong user or password.</p>' + _login_html(form)
         ), 401
 
+    @app.get("/logout")
+    def logout_form():
+        form = FlaskForm()
+        return _page(
+            "Sign out",
+            f'<form method="post" action="/logout">{form.csrf_token()}'
+            '<button type="submit">Sign out</button></form>',
+        )
+
     @app.post("/logout")
     def logout():
         logout_user()

@@ -234,6 +234,16 @@ def test_a_manager_reads_only_their_program(server):
     assert olga.get("/restricted/arts/at_risk.html")[0] == 200
 
 
+def test_sign_out_ends_the_session(server):
+    client = server.client()
+    assert client.login("ana") == 302
+    assert client.get("/restricted/eng/at_risk.html")[0] == 200
+    _, _, page = client.get("/logout")
+    assert client.post("/logout", {"csrf_token": ""})[0] == 400  # a forged sign-out is refused
+    assert client.post("/logout", {"csrf_token": _csrf(page)})[0] == 302
+    assert client.get("/restricted/eng/at_risk.html")[0] == 302
+
+
 def test_wrong_password_and_unknown_user_are_refused(server):
     client = server.client()
     assert client.login("ana", "wrong password!") == 401
