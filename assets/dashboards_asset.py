@@ -28,7 +28,7 @@ DASHBOARDS_KEY = dg.AssetKey(["dashboards", "pages"])
     kinds={"plotly", "html"},
 )
 def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    from dashboards.build import DIGEST, build_site
+    from dashboards.build import DIGEST, OPERATOR, build_site
 
     settings = warehouse.settings()
     with warehouse.connect() as con:
@@ -50,7 +50,9 @@ def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     return dg.MaterializeResult(
         metadata={
             "index": dg.MetadataValue.path(str(settings.dashboards_dir / "index.html")),
-            "digest": dg.MetadataValue.path(str(digest_dir / site.digest.file_name)),
+            "operator_digest": dg.MetadataValue.path(
+                str(settings.dashboards_dir / OPERATOR / site.digest.file_name)
+            ),
             "digest_mail": "\n".join(mail.lines()) or "not due",
             "pages": len(pages),
             "bytes": sum(p.stat().st_size for p in pages if p.suffix == ".html"),

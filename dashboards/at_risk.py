@@ -7,12 +7,12 @@ import json
 from collections.abc import Callable
 from urllib.parse import quote
 
-from dashboards import fmt
+from dashboards import fmt, queue
 from dashboards.page import Body, Column, Context, Tile, group_filters, section, table, tile_groups
 from dashboards.sql import Row, fetch, per_group, table_exists
 
-TITLE = "At-risk pairs"
-LEDE = "Pairs that have not started, lapsed or fallen behind, and overdue goals — with names."
+TITLE = "Who to contact"
+LEDE = "One queue of the pairs to contact, ranked, with reasons and a prepared message; then the lists behind it."
 
 LIST_LIMIT = 500
 STATUS_NAMES = {"not_started": "Not started", "lapsed": "Lapsed", "at_risk": "At risk"}
@@ -46,7 +46,8 @@ SELECT m.*,
     coalesce(m.days_since_last_meeting, m.active_days) AS days_without_meeting, {PEOPLE},
     count(*) OVER () AS total
 FROM marts.at_risk_matches m {IDENTITIES}
-WHERE $ids IS NULL OR m.match_id IN (SELECT unnest($ids))
+WHERE ($ids IS NULL OR m.match_id IN (SELECT unnest($ids)))
+    AND ($program IS NULL OR m.program = $program)
 ORDER BY days_without_meeting DESC NULLS LAST, m.match_id
 LIMIT $limit
 """
@@ -60,6 +61,7 @@ SELECT g.goal_id, g.match_id, g.program, g.cohort, t.title, g.horizon, g.target_
 FROM marts.goal_status g JOIN marts.match_cadence m USING (match_id)
 LEFT JOIN restricted.goal_texts t USING (goal_id) {IDENTITIES}
 WHERE g.is_overdue AND m.is_active AND ($ids IS NULL OR g.goal_id IN (SELECT unnest($ids)))
+    AND ($program IS NULL OR g.program = $program)
 ORDER BY days_overdue DESC, g.goal_id
 LIMIT $limit
 """
@@ -67,21 +69,29 @@ LIMIT $limit
 
 def pairs(ctx: Context, ids: list[str] | None = None, limit: int | None = LIST_LIMIT) -> list[Row]:
     """At-risk pairs with names (the page's list; the digest picks its new ones by `ids`)."""
-    return fetch(ctx.con, PAIRS_SQL, ids=ids, limit=limit)
+    return fetch(ctx.con, PAIRS_SQL, ids=ids, limit=limit, program=ctx.program)
 
 
 def goals(ctx: Context, ids: list[str] | None = None, limit: int | None = LIST_LIMIT) -> list[Row]:
     """Overdue goals of active pairs with the pair's names."""
-    return fetch(ctx.con, GOALS_SQL, as_of=ctx.as_of, ids=ids, limit=limit)
+    return fetch(ctx.con, GOALS_SQL, as_of=ctx.as_of, ids=ids, limit=limit, program=ctx.program)
 
 
 def build(ctx: Context) -> Body:
-    counts = fetch(ctx.con, COUNTS_SQL)
+    counts = ctx.mine(fetch(ctx.con, COUNTS_SQL))
     pair_rows = pairs(ctx)
     goal_rows = goals(ctx)
+    ranked = queue.entries(ctx)
     return Body(
         filters=group_filters(ctx),
         sections=[
+            section(
+                "queue",
+                "Pairs to contact, most urgent first",
+                queue.explain(ctx, ranked),
+                queue.section_html(ctx, ranked),
+                wide=True,
+            ),
             section(
                 "kpis",
                 "Pairs needing attention",
@@ -109,8 +119,8 @@ def build(ctx: Context) -> Body:
             ),
             *forecast_sections(ctx),
         ],
-        css=CSS,
-        script=SCRIPT,
+        css=CSS + queue.CSS,
+        script=SCRIPT + queue.SCRIPT,
     )
 
 
@@ -350,7 +360,8 @@ SCRIPT = """
 (function () {
   function bodyRows(id) {
     const table = document.querySelector(`#${id} table`);
-    return table ? Array.from(table.tBodies[0].rows) : [];
+    if (table) return Array.from(table.tBodies[0].rows);
+    return Array.from(document.querySelectorAll(`#${id} [data-csv]`));  // the queue's cards
   }
   function updateCounts() {
     document.querySelectorAll("[data-count-of]").forEach((el) => {
@@ -395,6 +406,7 @@ SCRIPT = """
 FORECAST_SQL = f"""
 SELECT m.*, {PEOPLE}, count(*) OVER () AS total
 FROM marts.match_risk m {IDENTITIES}
+WHERE $program IS NULL OR m.program = $program
 ORDER BY m.risk_rank
 LIMIT $limit
 """
@@ -407,15 +419,17 @@ def forecast_sections(ctx: Context) -> list[str]:
     warning has run)."""
     if not table_exists(ctx.con, "marts.match_risk"):
         return []
-    rows = fetch(ctx.con, FORECAST_SQL, limit=LIST_LIMIT)
+    rows = fetch(ctx.con, FORECAST_SQL, limit=LIST_LIMIT, program=ctx.program)
     backtest = fetch(ctx.con, BACKTEST_SQL) if table_exists(ctx.con, "marts.risk_backtest") else []
     fitted = bool(rows) and rows[0]["model_status"] == "fitted"
     note = fmt.esc(rows[0]["model_note"]) if rows else ""
     if fitted:
         explain = (
-            "Chance that a pair closes early or holds no meeting in the next 60 days, highest "
-            f"first{_limit_note(rows)}, with what pushes it up and the rule's status beside it. "
-            f"Model {note}. A prompt to check in, not a verdict on anyone."
+            "How often pairs with a forecast like this one closed early or held no meeting in the "
+            "next 60 days in past months (the back-test's observed rate for the forecast's band, "
+            f"not a raw probability), highest first{_limit_note(rows)}, with what pushes it up "
+            f"and the rule's status beside it. Model {note}. A prompt to check in, not a verdict "
+            "on anyone."
         )
     else:
         explain = (
@@ -427,7 +441,12 @@ def forecast_sections(ctx: Context) -> list[str]:
             "forecast",
             "Early warning: the next 60 days",
             explain,
-            table(rows, _forecast_columns(fitted), sortable=True, empty="No active pairs."),
+            table(
+                rows,
+                _forecast_columns(fitted, queue.bands(ctx)),
+                sortable=True,
+                empty="No active pairs.",
+            ),
             wide=True,
         ),
         section(
@@ -443,7 +462,14 @@ def forecast_sections(ctx: Context) -> list[str]:
     ]
 
 
-def _forecast_columns(fitted: bool) -> list[Column]:
+def _band_text(probability: float | None, bands: list[queue.Band]) -> str:
+    band = queue.band_of(probability, bands)
+    if band is None:
+        return '<span class="muted">not back-tested</span>'
+    return f"{fmt.pct(band.observed)} <small>(n = {fmt.count(band.matches)})</small>"
+
+
+def _forecast_columns(fitted: bool, bands: list[queue.Band]) -> list[Column]:
     columns = [
         Column("Rank", lambda r: fmt.count(r["risk_rank"]), lambda r: r["risk_rank"], numeric=True),
         _pair_column(),
@@ -451,11 +477,13 @@ def _forecast_columns(fitted: bool) -> list[Column]:
     if fitted:
         columns.append(
             Column(
-                "Forecast",
-                lambda r: fmt.pct(r["probability"]),
+                "Forecast band",
+                lambda r: _band_text(r["probability"], bands),
                 lambda r: r["probability"],
                 numeric=True,
-                about="Chance of closing early or holding no meeting in the next 60 days.",
+                about="The share of pairs given a forecast in the same band in the back-test's "
+                "months that closed early or held no meeting in the next 60 days (calibrated), "
+                "not the model's raw probability.",
             )
         )
     return [

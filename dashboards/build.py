@@ -1,8 +1,10 @@
 """Build every dashboard page from the marts into one directory of offline HTML.
 
 Public pages (no names, e-mails or comments) sit at the top of the directory, mode 0644.
-Pages with personal data sit in restricted/ and the weekly digest in digest/: folders 0700,
-files 0600, so only the account that runs the pipeline (and serves the pages) can read them.
+Pages with personal data sit in restricted/<program>/ and each program's weekly digest in
+digest/<program>/, the operator's digest (data problems) in operator/: folders 0700, files
+0600, so only the account that runs the pipeline (and serves the pages) can read them, and
+`mentorpulse serve` gives each program's folders to that program's managers only.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -24,34 +26,42 @@ from dashboards import (
     data_quality,
     digest,
     feedback,
+    fmt,
     goals,
     index,
     outcomes,
     overview,
 )
+from dashboards.access import DIGEST, MATCHES_FILE, OPERATOR, RESTRICTED, program_folders
 from dashboards.page import PLOTLY_JS, Context, render_page
+from dashboards.sql import fetch
 
-RESTRICTED = "restricted"
-DIGEST = "digest"
 PUBLIC_MODE = 0o644
 RESTRICTED_MODE = 0o600
 RESTRICTED_DIR_MODE = 0o700
 
-# The dashboards in nav order, by path from the site root: each module has TITLE, LEDE and
-# build(ctx) -> Body. A path under restricted/ makes a restricted page.
+# The public dashboards in nav order: each module has TITLE, LEDE and build(ctx) -> Body.
 PAGES = {
     "overview": overview,
     "cadence": cadence,
     "goals": goals,
     "feedback": feedback,
     "outcomes": outcomes,
-    f"{RESTRICTED}/at_risk": at_risk,
-    f"{RESTRICTED}/comments": comments,
     "data_quality": data_quality,
 }
+# Each program's restricted pages, in restricted/<program-slug>/ (dashboards/access.py).
+PROGRAM_PAGES = {"at_risk": at_risk, "comments": comments}
 NAV = [("index", "Home"), *((path, module.TITLE) for path, module in PAGES.items())]
-# Where the at-risk page was written (0644) before it moved to restricted/.
-LEGACY_PAGES = ("at_risk.html",)
+# Written by older builds: the at-risk page once public, then every program's restricted
+# pages and digest in one file each.
+LEGACY_PAGES = (
+    "at_risk.html",
+    f"{RESTRICTED}/at_risk.html",
+    f"{RESTRICTED}/comments.html",
+    f"{DIGEST}/latest.html",
+)
+PROGRAMS_SQL = "SELECT DISTINCT program FROM marts.match_cadence ORDER BY program"
+MATCH_IDS_SQL = "SELECT match_id FROM marts.match_cadence WHERE program = $program ORDER BY 1"
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,8 @@ def build_site(
     built_at: dt.datetime,
     min_group_size: int,
 ) -> Site:
-    """Write index.html, one page per dashboard, plotly.min.js and the digest into `out_dir`.
+    """Write index.html, one page per dashboard, plotly.min.js, each program's restricted
+    pages and digest, and the operator's digest into `out_dir`.
 
     Reads the marts, core.run_info, the ingest tables, and for the restricted pages
     restricted.participant_identity and staging.responses (comments) through `con`.
@@ -91,33 +102,61 @@ def build_site(
     out_dir.mkdir(parents=True, exist_ok=True)
     restricted_dir = _private_dir(out_dir / RESTRICTED)
     digest_dir = _private_dir(out_dir / DIGEST)
+    operator_dir = _private_dir(out_dir / OPERATOR)
     for legacy in LEGACY_PAGES:
         (out_dir / legacy).unlink(missing_ok=True)
+    for legacy in digest_dir.glob("digest-*.html"):
+        legacy.unlink()
     remove_temp_files(out_dir)
 
     ctx = Context(con=con, as_of=as_of, built_at=built_at, min_group_size=min_group_size)
+    programs = [row["program"] for row in fetch(con, PROGRAMS_SQL)]
     written = [_write_plotly_js(out_dir)]
     pages = [(path, module.TITLE, module.LEDE) for path, module in PAGES.items()]
-    bodies = {"index": (index.TITLE, index.LEDE, index.build(ctx, pages))}
+    bodies = {"index": (index.TITLE, index.LEDE, index.build(ctx, pages, programs))}
     bodies |= {
         path: (module.TITLE, module.LEDE, module.build(ctx)) for path, module in PAGES.items()
     }
     for path, (title, lede, body) in bodies.items():
-        root = "../" * path.count("/")
-        text = render_page(
-            slug=path, title=title, lede=lede, nav=NAV, ctx=ctx, body=body, root=root
-        )
-        target = out_dir / f"{path}.html"
-        mode = RESTRICTED_MODE if target.parent == restricted_dir else PUBLIC_MODE
-        written.append(write_atomic(target, text.encode("utf-8"), mode))
+        text = render_page(slug=path, title=title, lede=lede, nav=NAV, ctx=ctx, body=body)
+        written.append(write_atomic(out_dir / f"{path}.html", text.encode("utf-8"), PUBLIC_MODE))
 
     weekly = digest.compose(ctx, digest_dir)
-    page = digest.render(weekly).encode("utf-8")
+    for program, slug in program_folders(programs).items():
+        mine = replace(ctx, program=program)
+        folder = _private_dir(restricted_dir / slug)
+        nav = [
+            *NAV,
+            *((f"{RESTRICTED}/{slug}/{name}", m.TITLE) for name, m in PROGRAM_PAGES.items()),
+            (f"{DIGEST}/{slug}/latest", "Digest"),
+        ]
+        for name, module in PROGRAM_PAGES.items():
+            text = render_page(
+                slug=f"{RESTRICTED}/{slug}/{name}",
+                title=f"{module.TITLE} · {fmt.esc(program)}",
+                lede=module.LEDE,
+                nav=nav,
+                ctx=mine,
+                body=module.build(mine),
+                root="../../",
+            )
+            written.append(write_atomic(folder / f"{name}.html", text.encode(), RESTRICTED_MODE))
+        ids = [row["match_id"] for row in fetch(con, MATCH_IDS_SQL, program=program)]
+        written.append(
+            write_atomic(folder / MATCHES_FILE, json.dumps(ids).encode(), RESTRICTED_MODE)
+        )
+        page = digest.render(weekly, [program], root="../../").encode("utf-8")
+        program_digests = _private_dir(digest_dir / slug)
+        written += [
+            write_atomic(program_digests / weekly.file_name, page, RESTRICTED_MODE),
+            write_atomic(program_digests / "latest.html", page, RESTRICTED_MODE),
+        ]
     state = json.dumps(weekly.state, indent=1, sort_keys=True, default=str).encode("utf-8")
+    operator_page = digest.render_operator(weekly, ctx).encode("utf-8")
     written += [
-        write_atomic(digest_dir / weekly.file_name, page, RESTRICTED_MODE),
-        write_atomic(digest_dir / "latest.html", page, RESTRICTED_MODE),
         write_atomic(digest_dir / weekly.state_name, state, RESTRICTED_MODE),
+        write_atomic(operator_dir / weekly.file_name, operator_page, RESTRICTED_MODE),
+        write_atomic(operator_dir / "latest.html", operator_page, RESTRICTED_MODE),
     ]
     return Site(paths=written, digest=weekly)
 
@@ -125,7 +164,9 @@ def build_site(
 def remove_temp_files(out_dir: Path) -> None:
     """Temporary pages a killed build left behind (write_atomic's `.<name>.*.tmp`): one build
     runs at a time (the run lock), so any such file is a dead run's."""
-    for folder in (out_dir, out_dir / RESTRICTED, out_dir / DIGEST):
+    folders = [out_dir, out_dir / RESTRICTED, out_dir / DIGEST, out_dir / OPERATOR]
+    folders += [p for f in folders[1:] if f.is_dir() for p in f.iterdir() if p.is_dir()]
+    for folder in folders:
         for leftover in folder.glob(".*.tmp"):
             leftover.unlink(missing_ok=True)
 

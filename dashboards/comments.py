@@ -97,17 +97,19 @@ ORDER BY p.program, p.survey_id, p.role, p.position
 
 
 def build(ctx: Context) -> Body:
-    groups = fetch(ctx.con, GROUPS_SQL)
-    comments = fetch(
-        ctx.con,
-        COMMENTS_SQL,
-        k=ctx.k,
-        seed=ctx.as_of.isoformat(),
-        email_pattern=EMAIL_PATTERN,
-        email_mask=EMAIL_MASK,
-        words_pattern=WORDS_PATTERN,
-        letters_pattern=LETTERS_PATTERN,
-        name_mask=NAME_MASK,
+    groups = ctx.mine(fetch(ctx.con, GROUPS_SQL))
+    comments = ctx.mine(
+        fetch(
+            ctx.con,
+            COMMENTS_SQL,
+            k=ctx.k,
+            seed=ctx.as_of.isoformat(),
+            email_pattern=EMAIL_PATTERN,
+            email_mask=EMAIL_MASK,
+            words_pattern=WORDS_PATTERN,
+            letters_pattern=LETTERS_PATTERN,
+            name_mask=NAME_MASK,
+        )
     )
     by_group: dict[tuple[str, str, str], list[str]] = {}
     for row in comments:
@@ -147,7 +149,20 @@ def _group_html(row: Row, by_group: dict[tuple[str, str, str], list[str]], k: in
         counts = ""
     else:
         more = row["comments"] - len(texts)
-        items = "".join(f"<li>{fmt.esc(text)}</li>" for text in texts)
+        # The same words written by several respondents are listed once, with how many wrote them.
+        counted: dict[str, int] = {}
+        for text in texts:
+            key = " ".join(text.split()).casefold()
+            counted[key] = counted.get(key, 0) + 1
+        firsts: dict[str, str] = {}
+        for text in texts:
+            firsts.setdefault(" ".join(text.split()).casefold(), text)
+        items = "".join(
+            f"<li>{fmt.esc(text)}"
+            + (f' <span class="times">×{counted[key]}</span>' if counted[key] > 1 else "")
+            + "</li>"
+            for key, text in firsts.items()
+        )
         content = (
             f'<ul class="comments">{items}</ul>' if texts else '<p class="muted">No comments.</p>'
         )
@@ -190,4 +205,5 @@ CSS = """
 .comment-group h3 small { font-weight: 400; color: var(--muted); }
 ul.comments { margin: 0; padding-left: 18px; }
 ul.comments li { margin: 4px 0; white-space: pre-line; overflow-wrap: anywhere; }
+ul.comments .times { font-weight: 600; color: var(--muted); white-space: nowrap; }
 """

@@ -1,7 +1,12 @@
-"""The weekly digest for program managers: one self-contained HTML page (no script, no link out).
+"""The weekly digests: one per program for its managers, one for the operator. Self-contained
+HTML (no script, nothing loaded).
 
-Per program: the headline figures with their change since last week, the pairs newly at risk,
-the goals of active pairs newly overdue; then the data problems. Restricted (names, e-mails).
+A program's digest fits two phone screens: the stale-data warning when there is one, the five
+most urgent follow-ups of the queue (dashboards/queue.py) with a prepared message, the headline
+figures with their change since the last month end (on track beside the pace against target),
+what is new since last week (pairs newly needing attention, goals newly overdue), the pairs
+going well, and links to the program's pages. Restricted (names, e-mails). The data problems
+(rejected files, quarantined records, tables not current) are in the operator's digest only.
 
 "Since last week" compares with the state the digest saved for an earlier as-of date (the
 `state-<D>.json` beside it: figures and the ids of at-risk pairs and overdue goals, no names):
@@ -15,13 +20,15 @@ import datetime as dt
 import html
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dashboards import at_risk, fmt
+from dashboards import at_risk, fmt, queue
+from dashboards.access import RESTRICTED, program_slug
+from dashboards.headline import headline_rows
 from dashboards.page import Context
-from dashboards.sql import Row, fetch
+from dashboards.sql import ALL, Row, fetch
 
 STATE_PREFIX = "state-"
 # Names listed per program and list; the rest are on the at-risk page.
@@ -53,6 +60,20 @@ FROM ingest.files f
 WHERE (f.status = 'rejected' OR f.rows_quarantined > 0)
     AND ($since IS NULL OR f.ingested_at > CAST($since AS TIMESTAMPTZ))
 ORDER BY f.ingested_at DESC, f.path
+"""
+
+
+# Pairs going well: active, on track, meeting at or above their target pace, with at least
+# three meetings held; the best pace first.
+GOING_WELL_LIMIT = 3
+GOING_WELL_SQL = f"""
+SELECT m.match_id, m.cohort, m.meetings_held, m.meetings_per_month, m.target_per_month,
+    m.last_meeting_on, {at_risk.PEOPLE}
+FROM marts.match_cadence m {at_risk.IDENTITIES}
+WHERE m.program = $program AND m.is_active AND m.status = 'on_track'
+    AND m.meetings_held >= 3 AND m.meetings_per_month >= m.target_per_month
+ORDER BY m.meetings_per_month / m.target_per_month DESC, m.meetings_held DESC, m.match_id
+LIMIT {GOING_WELL_LIMIT}
 """
 
 
@@ -90,6 +111,9 @@ class ProgramDigest:
     previous: Row | None  # the compared digest's values (None: the program was not in it)
     new_at_risk: list[Row]  # at_risk.pairs rows
     new_overdue: list[Row]  # at_risk.goals rows
+    urgent: list[queue.Entry] = field(default_factory=list)  # the queue's first, not contacted
+    going_well: list[Row] = field(default_factory=list)
+    headline: Row | None = None  # headline.headline_rows' (all) row: figures and last month's
 
 
 @dataclass(frozen=True)
@@ -127,6 +151,7 @@ def compose(ctx: Context, digest_dir: Path) -> Digest:
     goals = _by_program(
         at_risk.goals(ctx, ids=sorted(set().union(*new_overdue.values())), limit=None)
     )
+    headlines = {r["program"]: r for r in headline_rows(ctx) if r["cohort"] == ALL}
     programs = [
         ProgramDigest(
             program=row["program"],
@@ -134,6 +159,9 @@ def compose(ctx: Context, digest_dir: Path) -> Digest:
             previous=(previous or {}).get("figures", {}).get(row["program"]),
             new_at_risk=pairs.get(row["program"], []),
             new_overdue=goals.get(row["program"], []),
+            urgent=queue.urgent(queue.entries(replace(ctx, program=row["program"]))),
+            going_well=fetch(ctx.con, GOING_WELL_SQL, program=row["program"]),
+            headline=headlines.get(row["program"]),
         )
         for row in figures
     ]
@@ -200,37 +228,80 @@ def _by_program(rows: list[Row]) -> dict[str, list[Row]]:
 # --- rendering ------------------------------------------------------------------------------
 
 
-def render(digest: Digest, programs: Sequence[str] | None = None) -> str:
-    """The digest as one HTML document: every program, or only those named (for e-mail)."""
+def render(
+    digest: Digest, programs: Sequence[str] | None = None, *, root: str | None = None
+) -> str:
+    """A managers' digest as one HTML document: every program, or only those named. With
+    `root` (the path from the digest to the site's top), it links to each program's pages.
+    Data problems are not in it: they are the operator's (render_operator)."""
     shown = [p for p in digest.programs if programs is None or p.program in programs]
     scope = "all programs" if programs is None else ", ".join(html.escape(p) for p in programs)
     compared = (
         f"Changes since the digest of <strong>{digest.compared_with.isoformat()}</strong>."
         if digest.compared_with
-        else "No earlier digest to compare with: this is the first, so the lists show "
-        "everything at risk or overdue now; next week's lists show what is new."
+        else "The first digest: nothing earlier to compare with."
     )
-    sections = "".join(_program_html(p, digest.compared_with) for p in shown) or (
+    sections = "".join(_program_html(p, digest.compared_with, root) for p in shown) or (
         "<p>No program has data yet.</p>"
     )
+    return _document(
+        f"Mentor Pulse weekly digest · {digest.as_of.isoformat()}",
+        f"""<h1>Mentor Pulse weekly digest</h1>
+{_stale_html(digest)}<p class="stamp">Data as of <strong>{digest.as_of.isoformat()}</strong> · built at
+{fmt.timestamp(digest.built_at)} · {scope}. {compared}</p>
+<p class="private">Personal data for program managers: do not forward.</p>
+{sections}""",
+    )
+
+
+def render_operator(digest: Digest, ctx: Context) -> str:
+    """The operator's digest: stale sources, files rejected or with quarantined records, and
+    tables a failure left with older content. No names; kept out of the managers' digests."""
+    failed = "".join(
+        f"<li><strong>{fmt.esc(row['table_name'])}</strong>: {fmt.esc(row['status'])}, content "
+        f"as of {fmt.esc(row['content_as_of'])}</li>"
+        for row in ctx.tables_not_current
+    )
+    tables = f"<h3>Tables not current</h3><ul>{failed}</ul>" if failed else ""
+    return _document(
+        f"Mentor Pulse operator's digest · {digest.as_of.isoformat()}",
+        f"""<h1>Mentor Pulse: data problems</h1>
+<p class="stamp">Data as of <strong>{digest.as_of.isoformat()}</strong> · built at
+{fmt.timestamp(digest.built_at)}. For whoever runs the pipeline.</p>
+{_problems_html(digest)}{tables}""",
+    )
+
+
+def _document(title: str, body: str) -> str:
     return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Mentor Pulse weekly digest · {digest.as_of.isoformat()}</title>
+<title>{title}</title>
 <style>{CSS}</style>
 </head>
 <body>
-<h1>Mentor Pulse weekly digest</h1>
-<p class="stamp">Data as of <strong>{digest.as_of.isoformat()}</strong> · built at
-{fmt.timestamp(digest.built_at)} · {scope}. {compared}</p>
-<p class="private">Personal data for program managers: do not forward.</p>
-{sections}
-{_problems_html(digest)}
+{body}
 </body>
 </html>
 """
+
+
+def _stale_html(digest: Digest) -> str:
+    if not digest.stale_sources:
+        return ""
+    items = ", ".join(
+        f"{fmt.esc(row['source'])} ("
+        + ("no records" if row["newest_on"] is None else f"{fmt.count(row['age_days'])} days old")
+        + ")"
+        for row in digest.stale_sources
+    )
+    return (
+        f'<p class="stale"><strong>Data may be out of date:</strong> the newest records of '
+        f"{items} are older than the freshness limit; figures and lists may miss recent "
+        "meetings.</p>\n"
+    )
 
 
 def subject(digest: Digest, programs: Sequence[str] | None = None) -> str:
@@ -238,28 +309,128 @@ def subject(digest: Digest, programs: Sequence[str] | None = None) -> str:
     return f"Mentor Pulse weekly digest, {scope}, as of {digest.as_of.isoformat()}"
 
 
-def _program_html(program: ProgramDigest, compared_with: dt.date | None) -> str:
-    rows = "".join(
-        f"<tr><th>{figure.label}</th><td class=num>{_value(figure, program.figures)}</td>"
-        f"<td>{_change(figure, program)}</td></tr>"
-        for figure in FIGURES
+def _links(program: str, root: str | None) -> str:
+    if root is None:
+        return ""
+    slug = program_slug(program)
+    return (
+        f'<p class="links"><a href="{root}{RESTRICTED}/{slug}/at_risk.html">Who to contact</a> · '
+        f'<a href="{root}{RESTRICTED}/{slug}/comments.html">Comments</a> · '
+        f'<a href="{root}index.html">All dashboards</a></p>'
     )
-    risk_title = "Pairs newly at risk" if compared_with else "Pairs at risk now"
-    goals_title = "Goals newly overdue" if compared_with else "Goals overdue now"
+
+
+def _program_html(program: ProgramDigest, compared_with: dt.date | None, root: str | None) -> str:
+    """One program, short: who to contact first, the figures against last month, what is new
+    this week, the pairs going well, the links."""
     return f"""<section>
 <h2>{fmt.esc(program.program)}</h2>
-<table class="figures"><thead><tr><th>Figure</th><th class=num>Now</th><th>Change</th></tr></thead>
-<tbody>{rows}</tbody></table>
-<h3>{risk_title} ({fmt.count(len(program.new_at_risk))})</h3>
-{_list(program.new_at_risk, _pair_item, "None.")}
-<h3>{goals_title} ({fmt.count(len(program.new_overdue))})</h3>
-{_list(program.new_overdue, _goal_item, "None.")}
-</section>"""
+<h3>Contact first</h3>
+{_urgent_html(program.urgent)}
+{_headline_html(program.headline)}
+{_new_html(program, compared_with)}
+<h3>Going well</h3>
+{_going_well_html(program.going_well)}
+{_links(program.program, root)}</section>"""
 
 
-def _value(figure: Figure, values: Row) -> str:
-    value = values.get(figure.key)
-    return '<span class="muted">not enough data</span>' if value is None else figure.form(value)
+def _urgent_html(entries: list[queue.Entry]) -> str:
+    if not entries:
+        return '<p class="muted">No pair to contact — nice.</p>'
+    items = []
+    for entry in entries:
+        row, step = entry.row, queue.next_step(entry)
+        reason = queue.reasons(entry)[0] if queue.reasons(entry) else ""
+        href = step.mailto()
+        write = f' <a href="{fmt.esc(href)}">write</a>' if href else ""
+        items.append(
+            f"<li><strong>{fmt.esc(row['mentor_name'])}</strong> &amp; "
+            f"{fmt.esc(row['mentee_name'])} — {fmt.esc(reason)}.{write}</li>"
+        )
+    return f'<ol class="urgent">{"".join(items)}</ol>'
+
+
+def _headline_html(row: Row | None) -> str:
+    if row is None:
+        return ""
+    since = fmt.month_end(row["prev_month_end"]) if row.get("prev_month_end") else None
+    pace = (
+        f" <small>meeting {fmt.decimal(row['meetings_per_month'])} a month vs target "
+        f"{fmt.decimal(row['target_per_month'])}</small>"
+        if row.get("meetings_per_month") is not None and row.get("target_per_month")
+        else ""
+    )
+    lines = [
+        ("Active pairs", "active_matches", fmt.count, lambda d: f"{d:+,.0f}", True, ""),
+        ("On track", "on_track_share", fmt.pct, _points, True, pace),
+        ("Goal attainment", "goal_attainment_rate", fmt.pct, _points, True, ""),
+        (
+            "Needing attention",
+            "pairs_needing_attention",
+            fmt.count,
+            lambda d: f"{d:+,.0f}",
+            False,
+            "",
+        ),
+    ]
+    rows = "".join(
+        f"<tr><th>{label}{extra}</th><td class=num>{_form(form, row.get(key))}</td>"
+        f"<td>{_delta(row.get(key), row.get('prev_' + key), form, change, better)}</td></tr>"
+        for label, key, form, change, better, extra in lines
+    )
+    head = f"Change since {since}" if since else "Change"
+    return (
+        f'<table class="figures"><thead><tr><th>Figures</th><th class=num>Now</th>'
+        f"<th>{head}</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _form(form: Callable[[Any], str], value: Any) -> str:
+    return '<span class="muted">—</span>' if value is None else form(value)
+
+
+def _delta(now: Any, before: Any, form, change_form, higher_is_better: bool) -> str:
+    if now is None or before is None:
+        return '<span class="muted">—</span>'
+    delta = now - before
+    if abs(delta) < 1e-9:
+        return '<span class="same">no change</span>'
+    better = (delta > 0) == higher_is_better
+    word = "better" if better else "worse"
+    arrow = "▲" if delta > 0 else "▼"
+    return f'<span class="{word}">{arrow} {change_form(delta)}</span>'
+
+
+def _new_html(program: ProgramDigest, compared_with: dt.date | None) -> str:
+    since = f"since {compared_with.isoformat()}" if compared_with else "(first digest)"
+    names = ", ".join(
+        f"{fmt.esc(r['mentor_name'])} &amp; {fmt.esc(r['mentee_name'])}"
+        for r in program.new_at_risk[:3]
+    )
+    more = len(program.new_at_risk) - 3
+    names += f" and {fmt.count(more)} more" if more > 0 else ""
+    pairs = fmt.count(len(program.new_at_risk))
+    goals = fmt.count(len(program.new_overdue))
+    change = _change(FIGURES[6], program)
+    return (
+        f'<p class="new"><strong>New {since}:</strong> {pairs} pair'
+        f"{'' if len(program.new_at_risk) == 1 else 's'} newly needing attention"
+        f"{': ' + names if names else ''}; {goals} goal"
+        f"{'' if len(program.new_overdue) == 1 else 's'} newly overdue. "
+        f"Pairs needing attention: {change}.</p>"
+    )
+
+
+def _going_well_html(rows: list[Row]) -> str:
+    if not rows:
+        return '<p class="muted">No pair at or above its target pace with three meetings yet.</p>'
+    items = "".join(
+        f"<li><strong>{fmt.esc(r['mentor_name'])}</strong> &amp; {fmt.esc(r['mentee_name'])}: "
+        f"{fmt.count(r['meetings_held'])} meetings, {fmt.decimal(r['meetings_per_month'])} a "
+        f"month (target {fmt.decimal(r['target_per_month'])}).</li>"
+        for r in rows
+    )
+    return f'<ul class="well">{items}</ul>'
 
 
 def _change(figure: Figure, program: ProgramDigest) -> str:
@@ -276,38 +447,6 @@ def _change(figure: Figure, program: ProgramDigest) -> str:
     return (
         f'<span class="{word}">{arrow} {figure.change_form(delta)} '
         f"<small>({word}; was {figure.form(before)})</small></span>"
-    )
-
-
-def _list(rows: list[Row], item: Callable[[Row], str], empty: str) -> str:
-    if not rows:
-        return f'<p class="muted">{empty}</p>'
-    items = "".join(f"<li>{item(row)}</li>" for row in rows[:LIST_LIMIT])
-    more = len(rows) - LIST_LIMIT
-    tail = (
-        f'<p class="muted">and {fmt.count(more)} more on the at-risk page.</p>' if more > 0 else ""
-    )
-    return f"<ul>{items}</ul>{tail}"
-
-
-def _people(row: Row) -> str:
-    return " and ".join(
-        f"{fmt.esc(row[f'{role}_name'])} ({role}, "
-        f"{at_risk.mail_link(row[f'{role}_email'], fmt.esc(row[f'{role}_email']))})"
-        for role in ("mentor", "mentee")
-    )
-
-
-def _pair_item(row: Row) -> str:
-    status = at_risk.STATUS_NAMES.get(row["status"], fmt.esc(row["status"]))
-    return f"<strong>{status}</strong>: {_people(row)}, {fmt.esc(row['cohort'])}; {fmt.esc(row['reason'])}."
-
-
-def _goal_item(row: Row) -> str:
-    return (
-        f"<strong>{fmt.esc(row['title'])}</strong>, due {fmt.date(row['target_date'])} "
-        f"({fmt.count(row['days_overdue'])} days overdue, {fmt.percent_points(row['progress_pct'])} "
-        f"done): {_people(row)}, {fmt.esc(row['cohort'])}."
     )
 
 
@@ -371,4 +510,9 @@ table.figures th, table.figures td { padding: 4px 6px; text-align: left;
 .no-email { color: #b45309; font-weight: 600; }
 ul { padding-left: 18px; }
 li { margin: 3px 0; overflow-wrap: anywhere; }
+.stale { padding: 8px 10px; border-radius: 6px; background: #fff7e6; color: #92400e; }
+ol.urgent, ul.well { padding-left: 20px; margin: 4px 0; }
+p.new { margin: 8px 0; }
+table.figures th small { display: block; font-weight: 400; color: #5f6b7a; }
+.links a { font-weight: 600; }
 """

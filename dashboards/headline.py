@@ -203,11 +203,18 @@ def on_track_about(ctx: Context) -> str:
 
 
 def _on_track(row: Row, ctx: Context) -> Tile:
+    # Beside the pace against target: "on track" is not "meeting at the target pace".
+    pace = (
+        f" · meeting {fmt.decimal(row['meetings_per_month'])} a month vs target "
+        f"{fmt.decimal(row['target_per_month'])}"
+        if row.get("meetings_per_month") is not None and row.get("target_per_month")
+        else ""
+    )
     return value_tile(
         "On track",
         row["on_track_share"],
         fmt.pct,
-        f"n = {fmt.count(row['on_track_n'])} active pairs past their first weeks",
+        f"n = {fmt.count(row['on_track_n'])} active pairs past their first weeks{pace}",
         on_track_about(ctx),
         missing="no active pairs",
         change=_monthly_change(row, "on_track_share", fmt.points),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dashboards import fmt
+from dashboards.access import RESTRICTED, program_slug
 from dashboards.headline import headline_rows, make_tiles
 from dashboards.page import Body, Context, section, tile_groups
 from dashboards.sql import ALL
@@ -15,13 +17,16 @@ LEDE = "Program health dashboards for program managers. Start with the overview.
 TILES = ["health", "active", "on_track", "attention", "attainment", "satisfaction"]
 
 
-def build(ctx: Context, pages: Sequence[tuple[str, str, str]]) -> Body:
-    """`pages` are (file stem, title, one-line description) of the dashboards to link."""
+def build(
+    ctx: Context, pages: Sequence[tuple[str, str, str]], programs: Sequence[str] = ()
+) -> Body:
+    """`pages` are (file stem, title, one-line description) of the dashboards to link;
+    `programs` get a link to their restricted pages (which need a sign-in when served)."""
     links = "".join(
         f'<a href="{stem}.html"><strong>{title}</strong><span>{lede}</span></a>'
         for stem, title, lede in pages
     )
-    programs = [row for row in headline_rows(ctx) if row["cohort"] == ALL]
+    rows = [row for row in headline_rows(ctx) if row["cohort"] == ALL]
     return Body(
         sections=[
             section(
@@ -30,7 +35,7 @@ def build(ctx: Context, pages: Sequence[tuple[str, str, str]]) -> Body:
                 "The same figures as on the overview, with their change since the last month "
                 "end (satisfaction: since the previous wave). Pairs needing attention are listed "
                 "with names on the restricted at-risk page.",
-                tile_groups(programs, make_tiles(ctx, TILES)),
+                tile_groups(rows, make_tiles(ctx, TILES)),
                 wide=True,
             ),
             section(
@@ -40,5 +45,22 @@ def build(ctx: Context, pages: Sequence[tuple[str, str, str]]) -> Body:
                 f'<nav class="links">{links}</nav>',
                 wide=True,
             ),  # fmt: skip
+            *([_managers(programs)] if programs else []),
         ]
+    )
+
+
+def _managers(programs: Sequence[str]) -> str:
+    links = "".join(
+        f'<a href="{RESTRICTED}/{program_slug(p)}/at_risk.html"><strong>{fmt.esc(p)}</strong>'
+        f'<span>Who to contact, comments and the <span class="nowrap">digest</span></span></a>'
+        for p in programs
+    )
+    return section(
+        "managers",
+        "For program managers",
+        "Each program's restricted pages: names and e-mails, so they need a sign-in and show "
+        "only the programs you manage.",
+        f'<nav class="links">{links}</nav>',
+        wide=True,
     )

@@ -37,6 +37,12 @@ class Context:
     as_of: dt.date
     built_at: dt.datetime
     min_group_size: int
+    # The one program a restricted page or digest is built for (None: every program).
+    program: str | None = None
+
+    def mine(self, rows: list[Row]) -> list[Row]:
+        """The rows of this context's program (all of them without one)."""
+        return rows if self.program is None else [r for r in rows if r["program"] == self.program]
 
     @cached_property
     def run(self) -> Row:
@@ -62,16 +68,24 @@ class Context:
             self.con.execute("SELECT count(*) FROM core.run_info").fetchone()[0]
         )
 
+    @property
+    def freshness_from(self) -> dt.date:
+        """The day a record's age is measured from: the build date, or D when D is later (a
+        run for a past D built today still says how old the data is today)."""
+        return max(self.as_of, self.built_at.date())
+
     @cached_property
     def freshness(self) -> list[Row]:
-        """Per source: its newest record's date, that date's age against D, stale or not."""
+        """Per source: its newest record seen by D, that date's age against the build date
+        (freshness_from), stale or not."""
         return fetch(
             self.con,
-            f"""SELECT source, newest_on, date_diff('day', newest_on, CAST($as_of AS DATE)) AS age_days,
-                    newest_on IS NULL OR date_diff('day', newest_on, CAST($as_of AS DATE)) > $days
+            f"""SELECT source, newest_on, date_diff('day', newest_on, CAST($from_day AS DATE)) AS age_days,
+                    newest_on IS NULL OR date_diff('day', newest_on, CAST($from_day AS DATE)) > $days
                         AS stale
                 FROM ({NEWEST_RECORDS})""",
             as_of=self.as_of,
+            from_day=self.freshness_from,
             timezone=self.run["timezone"],
             days=self.run["freshness_days"],
         )
@@ -96,9 +110,12 @@ class Context:
     def cohorts_in_time_order(self) -> list[tuple[str, str]]:
         return [
             (row["program"], row["cohort"])
-            for row in fetch(
-                self.con,
-                f"SELECT program, cohort FROM {COHORT_STARTS} ORDER BY program, cohort_start, cohort",
+            for row in self.mine(
+                fetch(
+                    self.con,
+                    f"SELECT program, cohort FROM {COHORT_STARTS} "
+                    "ORDER BY program, cohort_start, cohort",
+                )
             )
         ]
 
@@ -214,7 +231,8 @@ def stale_banner(ctx: Context, root: str = "") -> str:
         f"{esc(row['source'])}: no records"
         if row["newest_on"] is None
         else f"{esc(row['source'])}: newest record {row['newest_on'].isoformat()}, "
-        f"{fmt.days(row['age_days'])} before the as-of date"
+        f"{fmt.days(row['age_days'])} before the "
+        f"{'as-of date' if ctx.freshness_from == ctx.as_of else 'build date'}"
         for row in stale
     )
     return (

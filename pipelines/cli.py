@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import functools
-import http.server
 import os
 import shutil
 import sys
@@ -209,17 +207,87 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    directory = load_settings().dashboards_dir
+    """The dashboards over HTTP: public pages open, restricted ones behind a login
+    (dashboards/server.py)."""
+    from dashboards.server import ServeConfig, secret_key, serve
+
+    settings = load_settings()
+    directory = settings.dashboards_dir
     if not (directory / "index.html").exists():
         _print_err(f"No dashboards in {directory}: run `mentorpulse run` (or `make demo`) first.")
         return EXIT_FAILED
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
-    with http.server.ThreadingHTTPServer((args.host, args.port), handler) as server:
-        print(
-            f"Serving {directory} at http://{args.host}:{server.server_address[1]}/ (Ctrl-C stops)"
-        )
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
+    secure = args.secure_cookies or _env_flag("MENTORPULSE_SECURE_COOKIES")
+    header = os.environ.get("MENTORPULSE_AUTH_HEADER", "").strip() or None
+    config = ServeConfig(
+        dashboards_dir=directory,
+        landing_dir=settings.landing_dir,
+        users_file=_users_file(settings),
+        secret_key=secret_key(settings.restricted_dir / "serve.key"),
+        secure_cookies=secure,
+        auth_header=header,
+    )
+    who = f"user named by the {header} header" if header else f"users of {config.users_file}"
+
+    def announce(url: str) -> None:
+        print(f"Serving {directory} at {url} (restricted pages: {who}; Ctrl-C stops)", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(config, args.host, args.port, announce)
+    return 0
+
+
+def _env_flag(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name}={value!r}: use true or false")
+
+
+def _users_file(settings) -> Path:
+    override = os.environ.get("MENTORPULSE_USERS_FILE", "").strip()
+    return Path(override) if override else settings.restricted_dir / "users.toml"
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Add a user (or change one's password and programs) in the users file."""
+    import getpass
+
+    from werkzeug.security import generate_password_hash
+
+    from dashboards.access import User, load_users, save_users
+
+    path = _users_file(load_settings())
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif args.no_password:
+        password = ""
+    else:
+        password = getpass.getpass(f"Password for {args.name}: ")
+        if password != getpass.getpass("Again: "):
+            _print_err("mentorpulse user add: the passwords differ")
+            return EXIT_FAILED
+    if not args.no_password and len(password) < 10:
+        _print_err("mentorpulse user add: use a password of at least 10 characters")
+        return EXIT_FAILED
+    users = load_users(path)
+    users[args.name] = User(
+        args.name,
+        generate_password_hash(password) if password else None,
+        tuple(args.program),
+        args.operator,
+    )
+    save_users(path, users)
+    print(f"{args.name}: programs {', '.join(args.program) or '(none)'} in {path}")
+    return 0
+
+
+def cmd_user_hash(args: argparse.Namespace) -> int:
+    """Print a salted hash of a password read from standard input (for a users file)."""
+    from werkzeug.security import generate_password_hash
+
+    print(generate_password_hash(sys.stdin.readline().rstrip("\n")))
     return 0
 
 
@@ -352,10 +420,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=cmd_demo)
 
-    serve = commands.add_parser("serve", help="serve the dashboards on 127.0.0.1")
+    serve = commands.add_parser(
+        "serve", help="serve the dashboards on 127.0.0.1 (restricted pages need a login)"
+    )
     serve.add_argument("--port", type=int, default=8050)
     serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--secure-cookies",
+        action="store_true",
+        help="session cookie only over https (behind a TLS proxy; MENTORPULSE_SECURE_COOKIES)",
+    )
     serve.set_defaults(handler=cmd_serve)
+
+    user = commands.add_parser("user", help="manage who may sign in to `mentorpulse serve`")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="add a user, or replace one's password/programs")
+    add.add_argument("name")
+    add.add_argument(
+        "--program", action="append", default=[], help="a program they manage (repeat; * = all)"
+    )
+    add.add_argument("--operator", action="store_true", help="may read the operator's digest")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument(
+        "--no-password",
+        action="store_true",
+        help="no password (only with MENTORPULSE_AUTH_HEADER: the proxy signs them in)",
+    )
+    add.set_defaults(handler=cmd_user_add)
+    hash_ = user_commands.add_parser("hash", help="print a salted hash of a password from stdin")
+    hash_.set_defaults(handler=cmd_user_hash)
 
     dictionary = commands.add_parser(
         "dictionary", help="write the data dictionary (Markdown) from the warehouse comments"

@@ -274,8 +274,37 @@ INVITATIONS = Source(
     ),
 )
 
+# Who contacted a pair, when, how and with what result: written by `mentorpulse serve`'s
+# follow-up form (dashboards/server.py), or by hand in the same format.
+FOLLOWUP_CHANNELS = ("email", "phone", "video", "in_person", "chat", "other")
+FOLLOWUP_OUTCOMES = ("reached", "meeting_planned", "no_answer", "declined", "pair_ended", "other")
+FOLLOWUPS = Source(
+    name="followups",
+    folder="followups",
+    patterns=("*.csv",),
+    key=("followup_id",),
+    duplicates="event",
+    description="Follow-ups: a program manager contacted a pair; one row per contact.",
+    columns=(
+        Column("followup_id", required=True, max_length=64),
+        Column("match_id", required=True, max_length=64),
+        Column("contacted_on", "date", required=True),
+        Column(
+            "by",
+            "text",
+            required=True,
+            personal=True,
+            max_length=200,
+            description="who made contact (a user of `mentorpulse serve`)",
+        ),
+        Column("channel", required=True, allowed=FOLLOWUP_CHANNELS),
+        Column("outcome", required=True, allowed=FOLLOWUP_OUTCOMES),
+        Column("note", "text", personal=True, max_length=2000),
+    ),
+)
+
 SOURCES: dict[str, Source] = {
-    s.name: s for s in (PARTICIPANTS, MATCHES, MEETINGS, GOALS, RESPONSES, INVITATIONS)
+    s.name: s for s in (PARTICIPANTS, MATCHES, MEETINGS, GOALS, RESPONSES, INVITATIONS, FOLLOWUPS)
 }
 
 # Exports of survey tools and calendars, mapped onto a contract source (docs/data_contract.md).

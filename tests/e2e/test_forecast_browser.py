@@ -16,13 +16,14 @@ from dataclasses import dataclass
 import pytest
 
 from assets.warehouse import early_warning as ew
+from dashboards import queue
 from dashboards.build import build_site
 from tests.e2e.conftest import SCREENSHOTS, LoadedPage, serve
 from tests.unit.test_early_warning import D, History, _identities, busy_history, tiny_history
 
 pytestmark = pytest.mark.e2e
 
-PAGE = "restricted/at_risk"
+PAGE = "restricted/p/at_risk"  # program "P" of the histories
 FLAGGED = ("not_started", "lapsed", "at_risk")
 RULE_NAMES = {
     "not_started": "Not started",
@@ -133,10 +134,12 @@ def test_the_forecast_is_listed_highest_first_with_reasons_beside_the_rule(visit
     page = loaded.page
     section = page.locator("#forecast")
     assert section.is_visible()
-    assert "Chance that a pair closes early" in section.locator(".explain").inner_text()
+    explain = section.locator(".explain").inner_text()
+    assert "How often pairs with a forecast like this one closed early" in explain
+    assert "not a raw probability" in explain
 
     headers, rows = _table(page, "#forecast")
-    assert headers[:4] == ["Rank", "Pair", "Forecast", "Rule status"] and "Why" in headers
+    assert headers[:4] == ["Rank", "Pair", "Forecast band", "Rule status"] and "Why" in headers
     assert len(rows) == len(fitted.risk)
     by_id = {r["match_id"]: r for r in fitted.risk}
     shown = [_match_of(row["Pair"], fitted.risk) for row in rows]
@@ -154,9 +157,18 @@ def test_the_forecast_is_listed_highest_first_with_reasons_beside_the_rule(visit
     assert len(scored) > 10 and scored == sorted(scored, reverse=True)
     assert probabilities == [by_id[m]["probability"] for m in shown]
 
+    # Each forecast is shown as its band's observed rate in the back-test, never the raw
+    # probability (which said "100%" for pairs whose band came true a third of the time).
+    bands = queue.pooled_bands(
+        [r["calibration"] for r in fitted.backtest if r["model_status"] == "fitted"]
+    )
     for match_id, row in zip(shown, rows, strict=True):
         mart = by_id[match_id]
-        assert row["Forecast"] == _pct(mart["probability"])
+        band = queue.band_of(mart["probability"], bands)
+        expected = (
+            "not back-tested" if band is None else f"{_pct(band.observed)} (n = {band.matches})"
+        )
+        assert " ".join(row["Forecast band"].split()) == expected
         assert row["Rule status"] == RULE_NAMES[mart["rule_status"]]
         assert row["Why"] == mart["reasons"] and row["Why"]
     # the reasons of the riskiest pair are the model's words, beside a flag by the rule

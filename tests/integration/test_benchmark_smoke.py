@@ -32,8 +32,8 @@ PAGES = (
     "cadence",
     "goals",
     "feedback",
-    "restricted/at_risk",
-    "restricted/comments",
+    "restricted/engineering-mentoring/at_risk",
+    "restricted/engineering-mentoring/comments",
     "data_quality",
 )
 FLOOR = "floor (benchmarks/floor.sql)"

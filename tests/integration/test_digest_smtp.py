@@ -99,6 +99,12 @@ def test_each_program_gets_its_own_digest_and_star_gets_all(smtp_server, site):
     assert engineering["From"] == "pulse@example.org"
     body = engineering.get_body(("html",)).get_content()
     assert f"<h2>{ENGINEERING}</h2>" in body and "Liderança" not in body
+    # Short: who to contact first (five at most), the figures, what is new, pairs going well;
+    # the data problems are the operator's, not in a manager's mail.
+    assert "Contact first" in body and "Going well" in body and "Change since" in body
+    assert body.count("<li>", body.index("Contact first"), body.index("Figures")) == 5
+    assert "Data problems" not in body and "quarantined" not in body
+    assert len(body) < 12_000
     everything = received[("director@example.org",)].get_body(("html",)).get_content()
     assert (
         f"<h2>{ENGINEERING}</h2>" in everything and "<h2>Liderança &amp; Growth</h2>" in everything

@@ -193,7 +193,7 @@ def _parquet_text(warehouse: Path) -> list[str]:
 
 
 def _public_pages_text(dashboards: Path) -> list[str]:
-    restricted = {dashboards / "restricted", dashboards / "digest"}
+    restricted = {dashboards / "restricted", dashboards / "digest", dashboards / "operator"}
     pages = [
         p
         for p in dashboards.rglob("*")

@@ -86,6 +86,13 @@ CORE_TABLES: dict[str, list[tuple[str, str]]] = {
         ("nps", "INTEGER"),
         ("has_comment", "BOOLEAN"),
     ],
+    "followups": [
+        ("followup_id", "VARCHAR"),
+        ("match_id", "VARCHAR"),
+        ("contacted_on", "DATE"),
+        ("channel", "VARCHAR"),
+        ("outcome", "VARCHAR"),
+    ],
     "invitations": [
         ("survey_id", "VARCHAR"),
         ("participant_key", "VARCHAR"),

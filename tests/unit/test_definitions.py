@@ -12,7 +12,15 @@ from pipelines.jobs import refresh_all
 EXPECTED_ASSETS = {
     *(
         f"staging/{s}"
-        for s in ("participants", "matches", "meetings", "goals", "responses", "invitations")
+        for s in (
+            "participants",
+            "matches",
+            "meetings",
+            "goals",
+            "responses",
+            "invitations",
+            "followups",
+        )
     ),
     "restricted/participant_keys",
     "restricted/participant_identity",
@@ -30,6 +38,7 @@ EXPECTED_ASSETS = {
             "known_matches",
             "meeting_states",  # the early warning's day-by-day folds
             "goal_states",
+            "followups",
         )
     ),
     *(
@@ -50,6 +59,7 @@ EXPECTED_ASSETS = {
             "cohorts",
             "match_risk",  # the early warning (one Python asset)
             "risk_backtest",
+            "followup_outcomes",
         )
     ),
     "warehouse/published",

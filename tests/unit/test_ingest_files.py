@@ -282,9 +282,9 @@ def test_reconciliation_invariant_holds_per_file(settings):
         "SELECT path FROM ingest.files WHERE rows_read <> rows_loaded + rows_duplicate + rows_quarantined",
     )
     assert broken == []
-    # 19 example records + 2 in z.jsonl: "not json" and ev-1 that conflicts with the examples'.
+    # 21 example records + 2 in z.jsonl: "not json" and ev-1 that conflicts with the examples'.
     totals = "SELECT sum(rows_read), sum(rows_loaded), sum(rows_quarantined) FROM ingest.files"
-    assert query(settings, totals) == [(21, 19, 2)]
+    assert query(settings, totals) == [(23, 21, 2)]
 
 
 # --- real crashes: a child process dies (os._exit, no clean-up) -------------------------

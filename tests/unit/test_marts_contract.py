@@ -268,6 +268,16 @@ EXPECTED: dict[str, dict[str, str]] = {
         "matches": COUNT,
         "cohort_order": "INTEGER",
     },
+    "followup_outcomes": {
+        "program": TEXT,
+        "contacted_pairs": COUNT,
+        "contacted_met_again": COUNT,
+        "contacted_rate": FIG,
+        "comparison_pairs": COUNT,
+        "comparison_met_again": COUNT,
+        "comparison_rate": FIG,
+        "rate_difference": FIG,
+    },
 }
 
 
@@ -296,6 +306,18 @@ def busy() -> MartsHarness:
         wh.add_response(
             "a", "p0", survey_id=instrument, instrument=instrument, submitted_on=day, skills=answer
         )
+    wh.insert(
+        "followups",
+        [
+            {
+                "followup_id": "f1",
+                "match_id": "a",
+                "contacted_on": "2024-04-01",
+                "channel": "email",
+                "outcome": "reached",
+            }
+        ],
+    )
     return wh.run()
 
 

@@ -1,5 +1,6 @@
-"""The restricted pages (at-risk, comments) and the weekly digest, built from the fixture into a
-real directory: modes on disk, what they show, what the public pages never show."""
+"""The restricted pages (at-risk, comments) and the weekly digests, built from the fixture into
+a real directory, one folder per program: modes on disk, what they show, that each program's
+folder holds that program only, what the public pages never show."""
 
 from __future__ import annotations
 
@@ -27,9 +28,17 @@ from tests.dashboard_fixture import (
     create_fixture,
 )
 
+ENG, LID = "engineering-mentoring", "lideranca-growth"
+PROGRAMS = {ENG: "Engineering Mentoring", LID: "Liderança & Growth"}
+
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def _pages(site: Path, name: str) -> str:
+    """A restricted page of every program, one after the other."""
+    return "".join((site / "restricted" / slug / f"{name}.html").read_text() for slug in PROGRAMS)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +63,13 @@ def built(con, tmp_path_factory: pytest.TempPathFactory):
     # A killed build left its temporary pages (write_atomic's names) behind.
     (out_dir / ".overview.html.k1ll3d.tmp").write_text("half a page")
     (out_dir / "restricted" / ".at_risk.html.k1ll3d.tmp").write_text("names")
+    (out_dir / "restricted" / ENG).mkdir()
+    (out_dir / "restricted" / ENG / ".at_risk.html.k1ll3d.tmp").write_text("names")
+    # An older build wrote every program's names into one page and one digest.
+    (out_dir / "restricted" / "at_risk.html").write_text("names")
+    (out_dir / "digest").mkdir()
+    (out_dir / "digest" / "latest.html").write_text("names")
+    (out_dir / "digest" / "digest-2026-03-01.html").write_text("names")
     return out_dir, _build(con, out_dir)
 
 
@@ -71,16 +87,26 @@ def test_restricted_outputs_are_private_on_disk_and_public_pages_are_not(built):
     tmp_path, paths = built[0], built[1].paths
 
     assert not (tmp_path / "at_risk.html").exists()
-    for folder in ("restricted", "digest"):
+    assert not (tmp_path / "restricted" / "at_risk.html").exists()
+    assert not (tmp_path / "digest" / "latest.html").exists()
+    assert not list((tmp_path / "digest").glob("digest-*.html"))
+    for folder in ("restricted", "digest", "operator"):
         assert _mode(tmp_path / folder) == 0o700, folder
-        files = list((tmp_path / folder).iterdir())
-        assert files and all(_mode(f) == 0o600 for f in files), folder
-    assert {p.relative_to(tmp_path).as_posix() for p in paths} >= {
-        "restricted/at_risk.html",
-        "restricted/comments.html",
-        f"digest/digest-{AS_OF.isoformat()}.html",
-        "digest/latest.html",
+        inside = list((tmp_path / folder).rglob("*"))
+        assert inside and all(_mode(f) == (0o700 if f.is_dir() else 0o600) for f in inside)
+    written = {p.relative_to(tmp_path).as_posix() for p in paths}
+    for slug in PROGRAMS:
+        assert written >= {
+            f"restricted/{slug}/at_risk.html",
+            f"restricted/{slug}/comments.html",
+            f"restricted/{slug}/matches.json",
+            f"digest/{slug}/digest-{AS_OF.isoformat()}.html",
+            f"digest/{slug}/latest.html",
+        }
+    assert written >= {
         f"digest/state-{AS_OF.isoformat()}.json",
+        "operator/latest.html",
+        f"operator/digest-{AS_OF.isoformat()}.html",
     }
     public = [p for p in paths if p.parent == tmp_path]
     assert public and all(_mode(p) == 0o644 for p in public)
@@ -88,7 +114,61 @@ def test_restricted_outputs_are_private_on_disk_and_public_pages_are_not(built):
 
 def test_temporary_pages_of_a_killed_build_are_removed(site):
     assert list(site.rglob(".*.tmp")) == []
-    assert (site / "overview.html").exists() and (site / "restricted" / "at_risk.html").exists()
+    assert (site / "overview.html").exists()
+    assert (site / "restricted" / ENG / "at_risk.html").exists()
+
+
+def _names_only_in(con, program: str) -> set[str]:
+    """E-mails of people in a pair of `program` and in no pair of another program (names
+    repeat in the fixture; e-mails do not)."""
+    return {
+        name
+        for (name,) in con.execute(
+            """WITH people AS (
+                   SELECT program, unnest([mentor_key, mentee_key]) AS key FROM marts.match_cadence)
+               SELECT i.email FROM restricted.participant_identity i
+               JOIN people p ON p.key = i.participant_key WHERE i.email LIKE '%@%'
+               GROUP BY i.email HAVING bool_and(p.program = ?)""",
+            [program],
+        ).fetchall()
+    }
+
+
+def test_each_program_folder_holds_that_program_only(con, site):
+    for slug, program in PROGRAMS.items():
+        others = set().union(*(_names_only_in(con, p) for p in PROGRAMS.values() if p != program))
+        mine = _names_only_in(con, program)
+        assert others and mine
+        files = [
+            site / "restricted" / slug / "at_risk.html",
+            site / "restricted" / slug / "comments.html",
+            site / "digest" / slug / "latest.html",
+        ]
+        for path in files:
+            content = html.unescape(path.read_text())
+            assert not [e for e in others if re.search(rf"\b{re.escape(e)}\b", content)], path
+        assert any(e in html.unescape(files[0].read_text()) for e in mine)
+        ids = set(json.loads((site / "restricted" / slug / "matches.json").read_text()))
+        expected = {
+            m
+            for (m,) in con.execute(
+                "SELECT match_id FROM marts.match_cadence WHERE program = ?", [program]
+            ).fetchall()
+        }
+        assert ids == expected
+        # Its filters offer its own program only.
+        assert f'<option value="{html.escape(PROGRAMS[slug])}"' in files[0].read_text()
+        other = next(p for p in PROGRAMS.values() if p != program)
+        assert f'<option value="{html.escape(other)}"' not in files[0].read_text()
+
+
+def test_data_problems_are_in_the_operators_digest_not_the_managers(site):
+    operator = (site / "operator" / "latest.html").read_text()
+    assert "Data problems" in operator and "Files with problems" in operator
+    assert "@" not in operator  # no e-mail address, no mailto
+    for slug in PROGRAMS:
+        managers = (site / "digest" / slug / "latest.html").read_text()
+        assert "Data problems" not in managers and "quarantined" not in managers
 
 
 def test_public_pages_show_no_comment_names_or_emails(con, site):
@@ -106,18 +186,23 @@ def test_public_pages_show_no_comment_names_or_emails(con, site):
 
 
 def test_links_between_public_and_restricted_pages_resolve(site):
-    for page in [*site.glob("*.html"), *(site / "restricted").glob("*.html")]:
+    pages = [*site.glob("*.html"), *(site / "restricted").rglob("*.html")]
+    pages += list((site / "digest").rglob("*.html"))
+    for page in pages:
         for href in re.findall(r'(?:href|src)="([^":#?]+)[#?"]', page.read_text()):
+            if href.startswith("/followup/"):  # the form `mentorpulse serve` answers
+                continue
             assert (page.parent / href).resolve().exists(), (page, href)
-    assert 'href="restricted/comments.html"' in (site / "index.html").read_text()
-    assert 'href="../overview.html"' in (site / "restricted" / "at_risk.html").read_text()
+    assert f'href="restricted/{LID}/at_risk.html"' in (site / "index.html").read_text()
+    assert 'href="../../overview.html"' in (site / "restricted" / ENG / "at_risk.html").read_text()
+    assert 'href="comments.html"' not in (site / "index.html").read_text()
 
 
 # --- comments -----------------------------------------------------------------------------
 
 
 def test_comments_hidden_for_a_group_under_k_and_shown_masked_for_the_others(con, site):
-    page = (site / "restricted" / "comments.html").read_text()
+    page = _pages(site, "comments")
     groups = re.findall(
         r'<div class="comment-group" data-filter="rows" data-program="[^"]*" '
         r'data-survey_id="([^"]*)" data-role="([^"]*)">(.*?)</div>',
@@ -130,8 +215,17 @@ def test_comments_hidden_for_a_group_under_k_and_shown_masked_for_the_others(con
     assert all("<li>" not in body for body in tiny)
 
     shown = [body for wave, _, body in groups if wave != TINY_WAVE]
-    comments = [html.unescape(c) for body in shown for c in re.findall(r"<li>(.*?)</li>", body)]
-    assert len(comments) > 50
+    items = [c for body in shown for c in re.findall(r"<li>(.*?)</li>", body, flags=re.S)]
+    comments = [html.unescape(re.sub(r' <span class="times">×\d+</span>$', "", c)) for c in items]
+    # The same words are listed once per group, with how many wrote them.
+    times = [int(n) for c in items for n in re.findall(r'class="times">×(\d+)<', c)]
+    assert len(comments) + sum(n - 1 for n in times) > 50 and times
+    for body in shown:
+        texts = [
+            " ".join(html.unescape(re.sub(r"<[^>]+>.*", "", c)).split()).casefold()
+            for c in re.findall(r"<li>(.*?)</li>", body, flags=re.S)
+        ]
+        assert len(texts) == len(set(texts))
     # Masked: no roster name part (three letters or more) and no e-mail address is left.
     parts = {
         part.lower()
@@ -151,12 +245,12 @@ def test_comments_hidden_for_a_group_under_k_and_shown_masked_for_the_others(con
 
 def test_comment_counts_and_order_are_stable_per_build_and_random_within(con, site, tmp_path):
     _build(con, tmp_path)
-    pages = [(folder / "restricted" / "comments.html").read_text() for folder in (site, tmp_path)]
+    pages = [_pages(folder, "comments") for folder in (site, tmp_path)]
     assert pages[0] == pages[1]
 
     first_group = pages[0].split('class="comment-group"')[1]
     order = [_text_of(item) for item in re.findall(r"<li>(.*?)</li>", first_group)]
-    assert len(order) > 10 and order != sorted(order)
+    assert len(order) >= 3 and order != sorted(order)
 
     (respondents, comments) = con.execute(
         """SELECT count(DISTINCT respondent_key),
@@ -177,8 +271,10 @@ def _text_of(fragment: str) -> str:
 
 
 def test_at_risk_page_flags_missing_emails_links_the_others_and_exports_raw_values(con, site):
-    page = (site / "restricted" / "at_risk.html").read_text()
-    pairs = page.split('id="pairs"')[1].split("</section>")[0]
+    pairs = "".join(
+        page.split('id="pairs"')[1].split("</section>")[0]
+        for page in (_pages(site, "at_risk").split("<!doctype html>")[1:])
+    )
     missing, people = con.execute(
         """SELECT count(*) FILTER (WHERE nullif(trim(i.email), '') IS NULL), count(*)
            FROM marts.at_risk_matches a, unnest([a.mentor_key, a.mentee_key]) AS k(key)
@@ -187,7 +283,8 @@ def test_at_risk_page_flags_missing_emails_links_the_others_and_exports_raw_valu
     assert missing > 0
     assert pairs.count('class="no-email"') == missing
     assert pairs.count('href="mailto:') == people - missing
-    assert f"{missing} people have no e-mail on the roster" in pairs
+    notes = re.findall(r"(\d+) (?:people have|person has) no e-mail on the roster", pairs)
+    assert sum(int(n) for n in notes) == missing
 
     rows = re.findall(r'<tr data-filter="rows"[^>]* data-csv="([^"]*)"', pairs)
     at_risk = con.execute("SELECT count(*) FROM marts.at_risk_matches").fetchone()[0]
@@ -199,8 +296,10 @@ def test_at_risk_page_flags_missing_emails_links_the_others_and_exports_raw_valu
 
 
 def test_overdue_goals_are_those_of_active_pairs_with_names(con, site):
-    page = (site / "restricted" / "at_risk.html").read_text()
-    overdue = page.split('id="overdue"')[1].split("</section>")[0]
+    overdue = "".join(
+        page.split('id="overdue"')[1].split("</section>")[0]
+        for page in (_pages(site, "at_risk").split("<!doctype html>")[1:])
+    )
     listed = {json.loads(html.unescape(c))[-1] for c in re.findall(r'data-csv="([^"]*)"', overdue)}
     expected = {
         goal
@@ -251,8 +350,9 @@ def test_digest_lists_what_is_new_since_the_digest_a_week_before(con, tmp_path):
     assert all(not p.new_overdue for p in weekly.programs)
     assert program.figures["at_risk_pairs"] == program.previous["at_risk_pairs"] + 1
 
-    page = (tmp_path / "digest" / "latest.html").read_text()
-    assert page == (tmp_path / "digest" / f"digest-{AS_OF.isoformat()}.html").read_text()
+    folder = tmp_path / "digest" / next(s for s, p in PROGRAMS.items() if p == risky[1])
+    page = (folder / "latest.html").read_text()
+    assert page == (folder / f"digest-{AS_OF.isoformat()}.html").read_text()
     assert f"Changes since the digest of <strong>{week_ago.isoformat()}</strong>" in page
     assert "▲ +1" in page and "worse" in page
     assert html.escape(program.new_at_risk[0]["mentor_name"]) in page
