@@ -111,8 +111,9 @@ def _queue_sql(ctx: Context) -> str:
 WITH overdue AS (
     SELECT match_id, count(*) AS overdue_goals,
         max(date_diff('day', target_date, CAST($as_of AS DATE))) AS most_overdue_days,
-        arg_max(title, date_diff('day', target_date, CAST($as_of AS DATE))) AS overdue_title
-    FROM marts.goal_status WHERE is_overdue GROUP BY match_id
+        arg_max(t.title, date_diff('day', g.target_date, CAST($as_of AS DATE))) AS overdue_title
+    FROM marts.goal_status g LEFT JOIN restricted.goal_texts t USING (goal_id)
+    WHERE g.is_overdue GROUP BY g.match_id
 ),
 risk AS ({risk}),
 contact AS ({contact})

@@ -27,6 +27,7 @@ TABLE_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "marts.at_risk_matches": (PRIMARY, ("match_id",)),
     "marts.cohorts": (PRIMARY, ("program", "cohort")),
     "marts.feedback_scores": (PRIMARY, ("program", "cohort", "survey_id", "role", "item")),
+    "marts.followup_outcomes": (PRIMARY, ("program",)),
     "marts.goal_attainment": (PRIMARY, ("program", "cohort", "horizon")),
     "marts.goal_status": (PRIMARY, ("goal_id",)),
     "marts.match_cadence": (PRIMARY, ("match_id",)),
