@@ -52,6 +52,9 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
     digest_recipients: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (program or "*", addresses)
+    # Alerts (pipelines/alerts.py): e-mailed by the SMTP settings above, and/or POSTed as JSON.
+    alert_recipients: tuple[str, ...] = ()
+    alert_webhook_url: str | None = None
 
     # --- the layout under the data root -------------------------------------------------
     @property
@@ -223,4 +226,19 @@ def _smtp(env: dict[str, str]) -> dict:
         "smtp_password": env.get(ENV_PREFIX + "SMTP_PASSWORD") or None,
         "smtp_starttls": _flag(env, "SMTP_STARTTLS"),
         "digest_recipients": _recipients(env),
+        **_alerts(env, host),
     }
+
+
+def _alerts(env: dict[str, str], smtp_host: str | None) -> dict:
+    name = ENV_PREFIX + "ALERT_RECIPIENTS"
+    recipients = tuple(a.strip() for a in (env.get(name) or "").split(",") if a.strip())
+    bad = [a for a in recipients if "@" not in a or any(c.isspace() for c in a)]
+    if bad:
+        raise SettingsError(f"{name}: {bad[0]!r} is not an e-mail address (a,b,c)")
+    if recipients and not smtp_host:
+        raise SettingsError(f"{name} is set: set {ENV_PREFIX}SMTP_HOST (and _FROM) too")
+    url = (env.get(ENV_PREFIX + "ALERT_WEBHOOK_URL") or "").strip() or None
+    if url and not url.startswith(("http://", "https://")):
+        raise SettingsError(f"{ENV_PREFIX}ALERT_WEBHOOK_URL={url!r} must be an http(s) URL")
+    return {"alert_recipients": recipients, "alert_webhook_url": url}
