@@ -108,6 +108,11 @@ def meeting(n: int) -> str:
     )
 
 
+def _default_signals() -> None:
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--idle-minutes", type=float, default=10)
@@ -135,7 +140,13 @@ def main() -> None:
     ]
     with log.open("w") as out:
         process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_default_signals,  # as from a terminal, even when started in background
         )
     report: dict = {"root": str(root), "command": " ".join(command[1:])}
     try:
@@ -160,7 +171,7 @@ def main() -> None:
         report["after_busy"] = measure(home, log, started)
     finally:
         stop_started = time.monotonic()
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
         try:
             process.wait(timeout=120)
         except subprocess.TimeoutExpired:

@@ -180,10 +180,19 @@ def _failed_since(instance: dg.DagsterInstance, since: float) -> bool:
     )
 
 
+def daemon_run_config(settings) -> dict:
+    """The run config of a run the daemon launches: the run's parameters, and its console log
+    (the output of `make dev`) at WARNING: every event is still in the run's page in the UI."""
+    return {
+        **run_config_for(settings),
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+
+
 def _request(settings, run_key: str, trigger: str) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=run_key,
-        run_config=run_config_for(settings),
+        run_config=daemon_run_config(settings),
         tags={**parameter_tags(settings), "mentorpulse/trigger": trigger},
     )
 
