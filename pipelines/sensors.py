@@ -44,11 +44,13 @@ from assets.run_lock import HOST_TAG, PID_TAG
 from assets.settings import load_settings
 from pipelines.jobs import refresh_all
 
-# The daemon evaluates sensors in a loop of at least 5 s (fixed in Dagster); an interval below
-# it lets every loop evaluate the sensor. At 5 s, a tick that came a moment early was skipped
-# and the sensor waited a second loop (10 s).
-SENSOR_INTERVAL_SECONDS = 1
-DEAD_RUN_INTERVAL_SECONDS = 30
+# Every tick is a row of about 1 KB in the instance, kept a day (dagster.yaml): at one tick
+# every 15 s the landing sensor writes under 6 MB a day, where one every daemon loop (~5 s)
+# wrote 17 MB. A file waits up to ~20 s for the tick that sees it (docs/operations.md).
+SENSOR_INTERVAL_SECONDS = 15
+# Run monitoring (dagster.yaml) fails a dead run of the daemon's within 30 s; this sweep also
+# finds dead CLI runs.
+DEAD_RUN_INTERVAL_SECONDS = 120
 LANDING_SENSOR_NAME = "landing_files"
 # Files whose ctime is within this of the high-water mark are remembered one by one: a file
 # renamed in at the same (coarse) instant as one already seen is still told apart.
@@ -69,7 +71,9 @@ class LandingCursor:
     """What the landing sensor keeps between ticks (bounded: see the module's docstring)."""
 
     high_water_ns: int | None = None  # newest ctime of a ready file seen
-    edge: dict[str, str] = field(default_factory=dict)  # path -> signature, near the mark
+    # near the mark: path -> signature as scanned, a digest of them as stored (or, from an
+    # earlier version's cursor, every file's "size:mtime")
+    edge: dict[str, str] | str | None = field(default_factory=dict)
     pending_since: float | None = None  # files seen then wait for a refresh started after
     retries: int = 0
 
@@ -81,22 +85,30 @@ class LandingCursor:
         if data.get("v") != CURSOR_VERSION:
             # An earlier version's cursor (every file's "size:mtime"): what it lists is not new.
             return cls(high_water_ns=0, edge={p: s for p, s in data.items() if isinstance(s, str)})
-        return cls(
-            data.get("hw"), data.get("edge", {}), data.get("pending"), data.get("retries", 0)
-        )
+        return cls(data.get("hw"), data.get("edge"), data.get("pending"), data.get("retries", 0))
 
     def dump(self) -> str:
         return json.dumps(
             {
                 "v": CURSOR_VERSION,
                 "hw": self.high_water_ns,
-                "edge": self.edge,
+                "edge": edge_digest(self.edge),
                 "pending": self.pending_since,
                 "retries": self.retries,
             },
             sort_keys=True,
             separators=(",", ":"),
         )
+
+
+def edge_digest(edge: dict[str, str] | str | None) -> str | None:
+    """The files near the mark as 16 hex digits: what a tick must tell is only whether they
+    changed."""
+    if not isinstance(edge, dict):
+        return edge
+    if not edge:
+        return None
+    return hashlib.sha256(json.dumps(sorted(edge.items())).encode()).hexdigest()[:16]
 
 
 def _ready_files(landing_dir: Path) -> dict[str, tuple[int, str]]:
@@ -119,14 +131,18 @@ def scan(landing_dir: Path, cursor: LandingCursor) -> tuple[LandingCursor, list[
     """(the cursor after this scan, the ready files new or changed since the cursor)."""
     files = _ready_files(landing_dir)
     mark = cursor.high_water_ns
-    if mark == 0:  # an earlier version's cursor: "size:mtime" of every file it had seen
+    if mark == 0 and isinstance(cursor.edge, dict):  # an earlier version's: "size:mtime"
         fresh = [p for p, (_, sig) in files.items() if not sig.startswith(f"{cursor.edge.get(p)}:")]
     else:
         near = None if mark is None else mark - EDGE_SECONDS * 10**9
+        edge_now = {
+            p: sig for p, (ctime, sig) in files.items() if near is not None and ctime > near
+        }
+        changed_near = edge_digest(edge_now) != edge_digest(cursor.edge)
         fresh = [
             path
-            for path, (ctime, sig) in files.items()
-            if mark is None or ctime > mark or (ctime > near and cursor.edge.get(path) != sig)
+            for path, (ctime, _) in files.items()
+            if mark is None or ctime > mark or (changed_near and path in edge_now)
         ]
     high_water = max([ctime for ctime, _ in files.values()] + [mark or 0])
     edge = {
@@ -312,5 +328,7 @@ def fail_dead_runs(instance: dg.DagsterInstance, log: Callable[[str], None]) -> 
     "pid is gone), so the queue of one run at a time moves on.",
 )
 def dead_runs_sensor(context: dg.SensorEvaluationContext):
-    failed = fail_dead_runs(context.instance, context.log.warning)
+    # context.log only when there is something to say: each tick that touches it leaves a
+    # log file under $DAGSTER_HOME/storage that tick retention does not remove.
+    failed = fail_dead_runs(context.instance, lambda message: context.log.warning(message))
     return dg.SkipReason(f"{len(failed)} dead run(s) marked failed" if failed else "no dead runs")
