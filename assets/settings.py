@@ -44,6 +44,7 @@ class Settings:
     freshness_days: int = 7
     lock_wait_seconds: int = 1800
     ingest_batch_records: int = 200_000  # records per ingest transaction: bounds its memory
+    run_retention_days: int = 30  # finished Dagster runs older than this are deleted; 0: kept
     # The weekly digest's e-mail (docs/digest.md): no host, no e-mail.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -209,6 +210,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         freshness_days=_int(env, "FRESHNESS_DAYS", 7, 1),
         lock_wait_seconds=_int(env, "LOCK_WAIT_SECONDS", 1800, 0),
         ingest_batch_records=_int(env, "INGEST_BATCH_RECORDS", 200_000, 1),
+        run_retention_days=_int(env, "RUN_RETENTION_DAYS", 30, 0),
         **_smtp(env),
     )
 

@@ -44,10 +44,11 @@ from assets.run_lock import HOST_TAG, PID_TAG
 from assets.settings import load_settings
 from pipelines.jobs import refresh_all
 
-# Every tick is a row of about 1 KB in the instance, kept a day (dagster.yaml): at one tick
-# every 15 s the landing sensor writes under 6 MB a day, where one every daemon loop (~5 s)
-# wrote 17 MB. A file waits up to ~20 s for the tick that sees it (docs/operations.md).
-SENSOR_INTERVAL_SECONDS = 15
+# Every tick is a row of about 1.4 KB in the instance (with its indexes), kept a day
+# (dagster.yaml): at one tick every 20 s the landing sensor writes 6 MB a day, where one every
+# daemon loop (~5 s) wrote 24 MB. A file waits up to ~25 s for the tick that sees it
+# (docs/operations.md has the soak).
+SENSOR_INTERVAL_SECONDS = 20
 # Run monitoring (dagster.yaml) fails a dead run of the daemon's within 30 s; this sweep also
 # finds dead CLI runs.
 DEAD_RUN_INTERVAL_SECONDS = 120
@@ -320,15 +321,50 @@ def fail_dead_runs(instance: dg.DagsterInstance, log: Callable[[str], None]) -> 
     return failed
 
 
+FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+PURGE_BATCH = 50  # runs deleted per sweep at most: a first sweep over a long history stays short
+
+
+def delete_old_runs(
+    instance: dg.DagsterInstance, retention_days: int, now: float | None = None
+) -> list[str]:
+    """Delete finished runs (and their event logs) created more than `retention_days` ago;
+    0 keeps every run. Dagster OSS has no retention setting for runs: each refresh adds about
+    1.5 MB to the instance (docs/operations.md)."""
+    if retention_days <= 0:
+        return []
+    now = time.time() if now is None else now
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(
+            statuses=FINISHED,
+            created_before=dt.datetime.fromtimestamp(now - retention_days * 86400, dt.UTC),
+        ),
+        limit=PURGE_BATCH,
+        ascending=True,
+    )
+    for record in records:
+        instance.delete_run(record.dagster_run.run_id)
+    return [r.dagster_run.run_id for r in records]
+
+
 @dg.sensor(
     name="dead_runs",
     minimum_interval_seconds=DEAD_RUN_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Marks failed the runs whose process died while they were in progress (their "
-    "pid is gone), so the queue of one run at a time moves on.",
+    "pid is gone), so the queue of one run at a time moves on; deletes runs older than "
+    "MENTORPULSE_RUN_RETENTION_DAYS.",
 )
 def dead_runs_sensor(context: dg.SensorEvaluationContext):
     # context.log only when there is something to say: each tick that touches it leaves a
     # log file under $DAGSTER_HOME/storage that tick retention does not remove.
     failed = fail_dead_runs(context.instance, lambda message: context.log.warning(message))
-    return dg.SkipReason(f"{len(failed)} dead run(s) marked failed" if failed else "no dead runs")
+    deleted = delete_old_runs(context.instance, load_settings().run_retention_days)
+    return dg.SkipReason(
+        (f"{len(failed)} dead run(s) marked failed" if failed else "no dead runs")
+        + (
+            f"; {len(deleted)} run(s) past MENTORPULSE_RUN_RETENTION_DAYS deleted"
+            if deleted
+            else ""
+        )
+    )

@@ -237,3 +237,17 @@ def test_runs_whose_process_is_gone_are_failed_and_live_ones_left(settings):
         # The daemon's sensor does the same; nothing is left for it here.
         result = dead_runs_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
         assert result.skip_message == "no dead runs"
+
+
+def test_runs_past_the_retention_are_deleted_with_their_logs(settings):
+    from pipelines.sensors import delete_old_runs
+
+    with dg.instance_for_test() as instance:
+        finished = _run_with(instance, dg.DagsterRunStatus.SUCCESS, {})
+        running = _run_with(instance, dg.DagsterRunStatus.STARTED, {})
+        assert delete_old_runs(instance, 30) == []  # all young
+        month_later = time.time() + 31 * 86400
+        assert delete_old_runs(instance, 0, month_later) == []  # 0 keeps every run
+        assert delete_old_runs(instance, 30, month_later) == [finished]
+        assert instance.get_run_by_id(finished) is None
+        assert instance.get_run_by_id(running) is not None  # never one in progress
