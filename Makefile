@@ -47,7 +47,7 @@ $(DAGSTER_HOME)/dagster.yaml: pipelines/dagster.yaml
 
 # The UI, the daemon (sensors, schedule, automation: all on by default) and a persistent home.
 dev: install $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml --log-level warning
 
 docs: install
 	$(BIN)/mentorpulse dictionary --output docs/data_dictionary.md

@@ -2,6 +2,7 @@
 publish, and e-mails the digest when SMTP settings are given (docs/digest.md)."""
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,19 @@ def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
             ),
             "digest_mail": "\n".join(mail.lines()) or "not due",
             "pages": len(pages),
+            # read by the alert_stale_source sensor (pipelines/alerts.py)
+            "as_of": settings.as_of.isoformat(),
+            "stale_sources": json.dumps(
+                [
+                    {
+                        "source": row["source"],
+                        "newest_on": str(row["newest_on"]) if row["newest_on"] else None,
+                        "age_days": row["age_days"],
+                        "limit_days": settings.freshness_days,
+                    }
+                    for row in site.digest.stale_sources
+                ]
+            ),
             "bytes": sum(p.stat().st_size for p in pages if p.suffix == ".html"),
         }
     )

@@ -43,8 +43,14 @@ PARAMETER_TAG_PREFIX = "mentorpulse/"
 
 
 def parameter_tags(settings: Settings) -> dict[str, str]:
-    """The run's parameters as tags, so the run's page in Dagster shows them."""
-    return {PARAMETER_TAG_PREFIX + k: str(v) for k, v in settings.run_parameters().items()}
+    """The run's parameters as two tags, so the run's page in Dagster shows them without
+    crowding the runs list: the as-of date, and the others in one (e.g. "timezone=UTC
+    min_group_size=5 ..."); the run config and core.run_info hold them too."""
+    values = settings.run_parameters()
+    return {
+        PARAMETER_TAG_PREFIX + "as_of": str(values.pop("as_of")),
+        PARAMETER_TAG_PREFIX + "parameters": " ".join(f"{k}={v}" for k, v in values.items()),
+    }
 
 
 def run_config_for(settings: Settings) -> dict:

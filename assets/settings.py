@@ -47,6 +47,7 @@ class Settings:
     # Published warehouses kept by as-of date (warehouse/history/<as_of>/): 8 keeps last
     # week's beside today's under daily runs; 0 keeps none.
     keep_published: int = 8
+    run_retention_days: int = 30  # finished Dagster runs older than this are deleted; 0: kept
     # The weekly digest's e-mail (docs/digest.md): no host, no e-mail.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -55,6 +56,9 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
     digest_recipients: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (program or "*", addresses)
+    # Alerts (pipelines/alerts.py): e-mailed by the SMTP settings above, and/or POSTed as JSON.
+    alert_recipients: tuple[str, ...] = ()
+    alert_webhook_url: str | None = None
 
     # --- the layout under the data root -------------------------------------------------
     @property
@@ -215,6 +219,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         lock_wait_seconds=_int(env, "LOCK_WAIT_SECONDS", 1800, 0),
         ingest_batch_records=_int(env, "INGEST_BATCH_RECORDS", 200_000, 1),
         keep_published=_int(env, "KEEP_PUBLISHED", 8, 0),
+        run_retention_days=_int(env, "RUN_RETENTION_DAYS", 30, 0),
         **_smtp(env),
     )
 
@@ -232,4 +237,19 @@ def _smtp(env: dict[str, str]) -> dict:
         "smtp_password": env.get(ENV_PREFIX + "SMTP_PASSWORD") or None,
         "smtp_starttls": _flag(env, "SMTP_STARTTLS"),
         "digest_recipients": _recipients(env),
+        **_alerts(env, host),
     }
+
+
+def _alerts(env: dict[str, str], smtp_host: str | None) -> dict:
+    name = ENV_PREFIX + "ALERT_RECIPIENTS"
+    recipients = tuple(a.strip() for a in (env.get(name) or "").split(",") if a.strip())
+    bad = [a for a in recipients if "@" not in a or any(c.isspace() for c in a)]
+    if bad:
+        raise SettingsError(f"{name}: {bad[0]!r} is not an e-mail address (a,b,c)")
+    if recipients and not smtp_host:
+        raise SettingsError(f"{name} is set: set {ENV_PREFIX}SMTP_HOST (and _FROM) too")
+    url = (env.get(ENV_PREFIX + "ALERT_WEBHOOK_URL") or "").strip() or None
+    if url and not url.startswith(("http://", "https://")):
+        raise SettingsError(f"{ENV_PREFIX}ALERT_WEBHOOK_URL={url!r} must be an http(s) URL")
+    return {"alert_recipients": recipients, "alert_webhook_url": url}

@@ -53,6 +53,7 @@ def run_pipeline(log_level: str = "INFO") -> bool:
     instance = _instance(settings)
     if instance is not None:
         fail_dead_runs(instance, _print_err)
+        _runs_carry_their_ui_origin(instance)
     run_id = str(uuid.uuid4())
     with run_lock(settings, run_id):
         job = defs.resolve_job_def("refresh_all")
@@ -78,6 +79,31 @@ def run_pipeline(log_level: str = "INFO") -> bool:
         ]
         _report(settings, run_id, failed_checks, warned_checks)
     return result.success and not failed_checks
+
+
+def _runs_carry_their_ui_origin(instance) -> None:
+    """Runs made here name the job of `make dev`'s code location as their origin, as runs the
+    daemon launches do: "Re-execute" in the UI then launches the job of that code location
+    (without an origin, the UI fails on a bare CheckError)."""
+    from dagster._core.remote_origin import (
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(
+        LoadableTargetOrigin(
+            executable_path=sys.executable,
+            module_name="pipelines.definitions",
+            working_directory=str(Path(__file__).resolve().parents[1]),
+        ),
+        location_name="mentorpulse",  # workspace.yaml
+    )
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), "refresh_all")
+    instance.create_run_for_job = functools.partial(
+        instance.create_run_for_job, remote_job_origin=origin
+    )
 
 
 def _instance(settings):

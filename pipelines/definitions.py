@@ -8,7 +8,7 @@ import dagster as dg
 from assets.dashboards_asset import dashboards
 from assets.ingest.assets import INGEST_ASSETS
 from assets.publish import build_publish_asset
-from assets.resources import WarehouseResource, parameter_tags, run_config_for
+from assets.resources import WarehouseResource, parameter_tags
 from assets.settings import ENV_PREFIX, load_settings
 from assets.warehouse.assets import (
     CHECK_DEFINITIONS,
@@ -19,7 +19,7 @@ from assets.warehouse.assets import (
 from assets.warehouse.risk_assets import RISK_KEYS, early_warning
 from assets.warehouse.sql_runner import all_sql_tables
 from pipelines.jobs import refresh_all
-from pipelines.sensors import LANDING_SENSORS, dead_runs_sensor
+from pipelines.sensors import LANDING_SENSORS, daemon_run_config, dead_runs_sensor
 
 published_warehouse = build_publish_asset(
     [table_key(t.qualified_name) for t in all_sql_tables() if t.layer != "restricted"] + RISK_KEYS
@@ -41,7 +41,7 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     tick = context.scheduled_execution_time
     if tick is not None and not os.environ.get(ENV_PREFIX + "AS_OF"):
         settings = settings.with_as_of(tick.astimezone(ZoneInfo(settings.timezone)).date())
-    return dg.RunRequest(run_config=run_config_for(settings), tags=parameter_tags(settings))
+    return dg.RunRequest(run_config=daemon_run_config(settings), tags=parameter_tags(settings))
 
 
 defs = dg.Definitions(

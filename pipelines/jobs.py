@@ -8,5 +8,4 @@ refresh_all = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     description="Ingest new files, rebuild core and marts for the as-of date, check, publish "
     "and rebuild the dashboards.",
-    tags={"mentorpulse/writes": "warehouse"},
 )

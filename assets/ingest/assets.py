@@ -13,6 +13,13 @@ from assets.ingest.loader import FileResult, ingest_source
 from assets.resources import WarehouseResource
 
 
+def markdown_text(text: str) -> str:
+    """Plain text as the UI's Markdown shows it: `*` not italics, `<name>` not an HTML tag."""
+    for char in "\\*_`":
+        text = text.replace(char, "\\" + char)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def staging_key(source: Source) -> dg.AssetKey:
     return dg.AssetKey(["staging", source.name])
 
@@ -63,6 +70,55 @@ def _freshness(con, source: Source, settings) -> dg.AssetCheckResult:
     )
 
 
+# The quarantine check names this many quarantined lines (file, line, rule) in its metadata.
+QUARANTINE_SHOWN = 10
+
+
+def _quarantine_check(con, source: Source, results: list[FileResult]) -> dg.AssetCheckResult:
+    """WARN when a file of this run had lines quarantined (or was rejected whole), naming the
+    first few: the run is green, but someone has a file to fix."""
+    load_ids = [
+        r.load_id for r in results if r.load_id and (r.rows_quarantined or r.status == "rejected")
+    ]
+    lines = (
+        con.execute(
+            "SELECT path, line, reason, coalesce(detail, '') FROM ingest.quarantine "
+            "WHERE load_id IN (SELECT unnest(?)) ORDER BY path, line NULLS FIRST LIMIT ?",
+            [load_ids, QUARANTINE_SHOWN],
+        ).fetchall()
+        if load_ids
+        else []
+    )
+    files = [r for r in results if r.rows_quarantined or r.status == "rejected"]
+    quarantined = sum(r.rows_quarantined for r in results)
+    shown = [
+        f"- landing/{path}"
+        + (f" line {line}" if line is not None else "")
+        + f": {reason}"
+        + (f" ({detail[:120]})" if detail else "")
+        for path, line, reason, detail in lines
+    ]
+    if quarantined > len(lines):
+        shown.append(f"- … {quarantined - len(lines)} more in ingest.quarantine")
+    return dg.AssetCheckResult(
+        check_name="quarantined_lines",
+        passed=not files,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "files_with_quarantine": len(files),
+            "lines_quarantined": quarantined,
+            "files_rejected": sum(r.status == "rejected" for r in results),
+            "first_lines": dg.MetadataValue.md("\n".join(shown) or "none"),
+        },
+        description=(
+            f"{quarantined} line(s) of {len(files)} file(s) quarantined in this run: "
+            + "; ".join(s[2:] for s in shown[:3])
+            if files
+            else "No line of this run's files was quarantined."
+        ),
+    )
+
+
 def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
     feeding = sources_staging_into(source.name)
     files = ", ".join(f"landing/{s.folder}/{'|'.join(s.patterns)}" for s in feeding)
@@ -74,14 +130,22 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         deps=[staging_key(SOURCES[name]) for name in ("participants", "matches")]
         if reads_roster
         else [],
-        description=f"Ingest {files}: "
-        f"{source.description} Validated, de-duplicated, bad records quarantined.",
+        description=markdown_text(
+            f"Ingest {files}: "
+            f"{source.description} Validated, de-duplicated, bad records quarantined."
+        ),
         check_specs=[
             dg.AssetCheckSpec(
                 "contract_expectations",
                 asset=staging_key(source),
                 blocking=True,
                 description="Great Expectations suite of the contract over the rows loaded.",
+            ),
+            dg.AssetCheckSpec(
+                "quarantined_lines",
+                asset=staging_key(source),
+                description="Warns when a file of the run had lines quarantined (or was "
+                "rejected whole), naming file, line and rule for the first few.",
             ),
             dg.AssetCheckSpec(
                 "freshness",
@@ -117,12 +181,15 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                 ]
             )
             freshness = _freshness(con, source, settings)
+            quarantine = _quarantine_check(con, source, results)
+            (row_count,) = con.execute(f"SELECT count(*) FROM staging.{source.name}").fetchone()
         for result in results:
             # A loaded file can warn too (e.g. an export's mapped item with no answer anywhere).
             if result.status == "rejected" or "warning: " in (result.message or ""):
                 context.log.warning(result.summary())
         return dg.MaterializeResult(
             metadata={
+                "dagster/row_count": row_count,
                 "files": len(results),
                 "rows_read": sum(r.rows_read for r in results),
                 "rows_loaded": sum(r.rows_loaded for r in results),
@@ -140,6 +207,7 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                     passed=outcome.success,
                     metadata=outcome.as_metadata(),
                 ),
+                quarantine,
                 freshness,
             ],
         )

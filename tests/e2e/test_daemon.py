@@ -200,3 +200,77 @@ def test_files_land_and_everything_follows(deployment: Deployment):
     wait_for(lambda: deployment.held("X1") == 4 + burst, "every file of the burst", timeout=400)
     rebuilds = deployment.materializations("marts", "match_cadence") - rebuilds_before
     assert 1 <= rebuilds <= 6, f"the burst of {burst} files rebuilt the marts {rebuilds} times"
+
+
+def test_a_killed_runs_files_are_published_by_the_next_tick_and_alerted(tmp_path: Path):
+    """kill -9 of the daemon's run in the middle of ingest: the dead run is failed, the landing
+    sensor asks for its files again without any new file landing, they are published, and the
+    failure reaches the webhook once."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from assets.run_lock import PID_TAG
+    from tests.e2e.test_fault_drills import EXTRA_MEETING_FILES, land_files
+
+    posts: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - stdlib signature
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format, *args):  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    deployment = Deployment(tmp_path)
+    deployment.env.update(
+        {
+            "MENTORPULSE_INGEST_BATCH_RECORDS": "5",  # many transactions, to be killed in one
+            "MENTORPULSE_ALERT_WEBHOOK_URL": f"http://127.0.0.1:{server.server_address[1]}/",
+        }
+    )
+    land_files(deployment.data / "landing")
+    deployment.start()
+    try:
+        with dg.DagsterInstance.from_config(str(deployment.home)) as instance:
+
+            def ingesting():
+                for record in instance.get_run_records(
+                    filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]), limit=1
+                ):
+                    run = record.dagster_run
+                    logs = instance.all_logs(run.run_id)
+                    if PID_TAG in run.tags and any(
+                        f"[meetings 10/{EXTRA_MEETING_FILES + 1}]" in (e.user_message or "")
+                        for e in logs
+                    ):
+                        return run
+                return None
+
+            victim = wait_for(ingesting, "a run in the middle of ingesting meetings")
+            os.kill(int(victim.tags[PID_TAG]), signal.SIGKILL)
+            wait_for(
+                lambda: instance.get_run_by_id(victim.run_id).status == dg.DagsterRunStatus.FAILURE,
+                "the killed run marked failed",
+            )
+        drill_files = "SELECT count(*) FROM ingest.files WHERE path LIKE 'meetings/drill_%'"
+        wait_for(
+            lambda: deployment.published(drill_files) == [(EXTRA_MEETING_FILES,)],
+            "the killed run's files published with no new file landed",
+        )
+        with dg.DagsterInstance.from_config(str(deployment.home)) as instance:
+            triggers = [
+                r.dagster_run.tags.get("mentorpulse/trigger", "")
+                for r in instance.get_run_records()
+            ]
+        assert any(t.startswith("retry 1 of") for t in triggers), triggers
+        wait_for(lambda: posts, "the failure alert on the webhook", timeout=120)
+        assert victim.run_id in posts[0]["text"] and "failed" in posts[0]["subject"]
+        assert len([p for p in posts if p["cause"].startswith("run_failure")]) == 1
+    finally:
+        deployment.stop()
+        server.shutdown()
+        print((tmp_path / "daemon.log").read_text()[-5000:])

@@ -295,6 +295,18 @@ def test_run_makes_its_dagster_home_and_records_the_run(tmp_path: Path):
         (record,) = instance.get_run_records()
         assert record.dagster_run.job_name == "refresh_all"
         assert record.dagster_run.is_success
+        # The UI re-executes a run in the code location its origin names (workspace.yaml).
+        origin = record.dagster_run.remote_job_origin
+        repository = origin.repository_origin
+        assert (
+            repository.code_location_origin.location_name,
+            repository.repository_name,
+            origin.job_name,
+        ) == (
+            "mentorpulse",
+            "__repository__",
+            "refresh_all",
+        )
 
 
 def test_demo_outcomes_show_real_curves_and_differences(demo_run: DemoRun):

@@ -185,13 +185,14 @@ def test_a_file_that_is_not_a_calendar_is_rejected(program):
 
 def test_sensors_and_discovery_see_the_exports(program):
     from assets.ingest.files import discover_all
-    from pipelines.sensors import LANDING_SENSORS
+    from pipelines.sensors import LandingCursor, scan
 
     land(program, "surveys/exports/checkin_2026-03_qualtrics.csv")
     sources = {f.relative_path: f.source.name for f in discover_all(program.landing_dir)}
     assert sources[CALENDAR] == "calendar"
     assert sources["surveys/exports/checkin_2026-03_qualtrics.csv"] == "survey_exports"
-    assert {"calendar_landing", "survey_exports_landing"} <= {s.name for s in LANDING_SENSORS}
+    _, fresh = scan(program.landing_dir, LandingCursor())  # what the landing sensor sees
+    assert {CALENDAR, "surveys/exports/checkin_2026-03_qualtrics.csv"} <= set(fresh)
     assert (EXPORTS / CALENDAR).read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
 
 
