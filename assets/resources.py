@@ -29,10 +29,10 @@ from assets.settings import (
     ENV_PREFIX,
     RUN_PARAMETERS,
     Settings,
+    bind_settings,
     ensure_restricted_dir,
     load_settings,
 )
-from assets.warehouse.sql_runner import bind_settings
 
 LOCK_WAIT_SECONDS = 600
 WORKING_DB_MEMORY_LIMIT = "1GB"

@@ -224,3 +224,20 @@ def _smtp(env: dict[str, str]) -> dict:
         "smtp_starttls": _flag(env, "SMTP_STARTTLS"),
         "digest_recipients": _recipients(env),
     }
+
+
+def bind_settings(con, settings: Settings) -> None:
+    """Make the run's settings visible to SQL as DuckDB variables (`getvariable('as_of')`),
+    and local time the program's: SQL never has values formatted into it."""
+    con.execute("SET TimeZone = ?", [settings.timezone])
+    values = {
+        "as_of": ("DATE", settings.as_of),
+        "timezone": ("VARCHAR", settings.timezone),
+        "min_group_size": ("INTEGER", settings.min_group_size),
+        "lapse_days": ("INTEGER", settings.lapse_days),
+        "first_meeting_grace_days": ("INTEGER", settings.first_meeting_grace_days),
+        "default_target_per_month": ("DOUBLE", settings.default_target_per_month),
+        "freshness_days": ("INTEGER", settings.freshness_days),
+    }
+    for name, (sql_type, value) in values.items():
+        con.execute(f"SET VARIABLE {name} = ?::{sql_type}", [value])

@@ -20,13 +20,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import polars as pl
-
-from assets.warehouse.sql_runner import SQL_DIR
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -36,9 +35,11 @@ MIN_LABELLED_SNAPSHOTS = 300
 BACKTEST_MONTHS = 6
 RULE_FLAGS = ("not_started", "lapsed", "at_risk")
 CALIBRATION_BIN_WIDTH = 0.1
-SNAPSHOT_SQL = SQL_DIR / "risk" / "snapshots.sql"
-MARTS_SQL = SQL_DIR / "risk" / "risk_marts.sql"
-REUSE_SQL = SQL_DIR / "risk" / "reuse.sql"
+# The early warning's own SQL (the warehouse tables it reads are dbt models).
+RISK_SQL_DIR = Path(__file__).parent / "sql" / "risk"
+SNAPSHOT_SQL = RISK_SQL_DIR / "snapshots.sql"
+MARTS_SQL = RISK_SQL_DIR / "risk_marts.sql"
+REUSE_SQL = RISK_SQL_DIR / "reuse.sql"
 # Bump when fit, backtest or month_metrics change what they compute: results kept by an
 # earlier version are then never reused.
 MODEL_VERSION = 1

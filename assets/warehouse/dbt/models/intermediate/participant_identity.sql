@@ -1,0 +1,7 @@
+-- Names and e-mails by pseudonymous key: only for the at-risk page. Never published.
+SELECT k.participant_key, p.participant_id, p.full_name, p.email
+FROM {{ source('staging', 'participants') }} AS p
+JOIN {{ source('restricted', 'participant_keys') }} AS k USING (participant_id)
+QUALIFY row_number() OVER (
+    PARTITION BY p.participant_id ORDER BY p._file_name DESC, p._source_path DESC, p._line DESC
+) = 1

@@ -1,0 +1,10 @@
+-- The settings the warehouse was built with: the as-of date first of all.
+SELECT
+    getvariable('as_of') AS as_of,
+    getvariable('timezone') AS timezone,
+    getvariable('min_group_size') AS min_group_size,
+    getvariable('lapse_days') AS lapse_days,
+    getvariable('first_meeting_grace_days') AS first_meeting_grace_days,
+    getvariable('default_target_per_month') AS default_target_per_month,
+    getvariable('freshness_days') AS freshness_days,
+    current_timestamp AS built_at
