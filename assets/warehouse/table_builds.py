@@ -97,21 +97,23 @@ def record_dbt_results(
     settings: Settings,
     run_id: str | None,
     log: Callable[[str], None] = print,
+    manifest_: dict[str, Any] | None = None,
 ) -> list[TableBuild]:
     """One ingest.table_builds row per model of the run; a failure's detail names the landed
     records holding a value its error quotes (the error itself, which may quote a value of the
     data, goes only to the log)."""
     ensure_state_table(con)
     by_id = {r["unique_id"]: r for r in run_results["results"]}
-    nodes = {qualified_name(n): n for n in manifest()["nodes"].values()}
-    builds = outcomes(run_results)
+    manifest_ = manifest_ or manifest()
+    nodes = {qualified_name(n): n for n in manifest_["nodes"].values()}
+    builds = outcomes(run_results, manifest_)
     for build in builds:
         if build.status == "failed":
             node = nodes[build.table]
             message = by_id[node["unique_id"]].get("message") or ""
             log(f"{build.table}: {message}")
             build.detail = (build.detail or "") + blame(
-                con, message, staging_read_by(node["unique_id"])
+                con, message, staging_read_by(node["unique_id"], manifest_)
             )
         write_state(con, build, settings, run_id)
     return builds
