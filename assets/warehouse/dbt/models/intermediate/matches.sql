@@ -13,6 +13,4 @@ SELECT
 FROM {{ source('staging', 'matches') }} AS m
 JOIN {{ source('restricted', 'participant_keys') }} AS mentor ON mentor.participant_id = m.mentor_id
 JOIN {{ source('restricted', 'participant_keys') }} AS mentee ON mentee.participant_id = m.mentee_id
-QUALIFY row_number() OVER (
-    PARTITION BY m.match_id ORDER BY m._file_name DESC, m._source_path DESC, m._line DESC
-) = 1
+{{ latest_roster_row('match_id', 'm') }}

@@ -2,6 +2,4 @@
 SELECT k.participant_key, p.participant_id, p.full_name, p.email
 FROM {{ source('staging', 'participants') }} AS p
 JOIN {{ source('restricted', 'participant_keys') }} AS k USING (participant_id)
-QUALIFY row_number() OVER (
-    PARTITION BY p.participant_id ORDER BY p._file_name DESC, p._source_path DESC, p._line DESC
-) = 1
+{{ latest_roster_row('participant_id', 'p') }}

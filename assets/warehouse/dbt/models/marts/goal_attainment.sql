@@ -25,20 +25,8 @@ rated AS (
         *,
         goals_achieved + goals_abandoned + goals_overdue AS n_rated,
         goals_achieved / nullif(goals_achieved + goals_abandoned + goals_overdue, 0)
-            AS attainment_rate,
-        1.96::DOUBLE AS z
+            AS attainment_rate
     FROM goal_counts
-),
-
-wilson AS (
-    -- Wilson score interval: centre c and half-width h on n = n_rated.
-    SELECT
-        *,
-        (attainment_rate + z * z / (2 * n_rated)) / (1 + z * z / n_rated) AS wilson_centre,
-        z
-        * sqrt(attainment_rate * (1 - attainment_rate) / n_rated + z * z / (4 * n_rated * n_rated))
-        / (1 + z * z / n_rated) AS wilson_half_width
-    FROM rated
 )
 
 SELECT
@@ -51,9 +39,9 @@ SELECT
     goals_open,
     goals_overdue,
     attainment_rate::DOUBLE AS attainment_rate,
-    (wilson_centre - wilson_half_width)::DOUBLE AS attainment_ci_low,
-    (wilson_centre + wilson_half_width)::DOUBLE AS attainment_ci_high,
+    {{ wilson_interval('attainment_rate', 'n_rated', '-') }}::DOUBLE AS attainment_ci_low,
+    {{ wilson_interval('attainment_rate', 'n_rated', '+') }}::DOUBLE AS attainment_ci_high,
     median_days_to_achieve::DOUBLE AS median_days_to_achieve,
     smart_share::DOUBLE AS smart_share
-FROM wilson
+FROM rated
 ORDER BY program, cohort, horizon

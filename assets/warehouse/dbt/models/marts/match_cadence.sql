@@ -19,7 +19,7 @@ known_matches AS (
         m.mentee_key,
         m.matched_on,
         CASE WHEN m.ended_on <= run.as_of THEN m.ended_on END AS ended_on,
-        CASE WHEN m.ended_on <= run.as_of THEN m.ended_on ELSE run.as_of END AS window_end,
+        {{ match_window_end('m.ended_on', 'run.as_of') }} AS window_end,
         coalesce(m.target_meetings_per_month, run.default_target)::DOUBLE AS target_per_month
     FROM {{ ref('known_matches') }} AS k
     JOIN {{ ref('matches') }} AS m USING (match_id)
@@ -135,14 +135,13 @@ SELECT
     )::DOUBLE AS cancellation_rate,
     (f.meetings_no_show / nullif(f.meetings_held + f.meetings_no_show, 0))::DOUBLE AS no_show_rate,
     -- The first rule that applies wins (METRICS.md order).
-    CASE
-        WHEN f.ended_on IS NOT NULL THEN 'ended'
-        WHEN f.meetings_held = 0 AND f.active_days < run.grace_days THEN 'too_early'
-        WHEN f.meetings_held = 0 THEN 'not_started'
-        WHEN f.days_since_last_meeting > run.lapse_days THEN 'lapsed'
-        WHEN f.days_since_last_meeting::DOUBLE > 2 * 30.4375 / f.target_per_month THEN 'at_risk'
-        ELSE 'on_track'
-    END AS status
+    {{ cadence_status(
+        'f.ended_on IS NOT NULL',
+        'f.meetings_held',
+        'f.active_days',
+        'f.days_since_last_meeting',
+        'f.target_per_month',
+    ) }} AS status
 FROM figures AS f
 CROSS JOIN run
 ORDER BY f.program, f.cohort, f.match_id

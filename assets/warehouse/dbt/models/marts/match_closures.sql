@@ -36,20 +36,8 @@ closure_counts AS (
 rated AS (
     SELECT
         *,
-        closed_early / nullif(ended, 0) AS early_closure_rate,
-        1.96::DOUBLE AS z
+        closed_early / nullif(ended, 0) AS early_closure_rate
     FROM closure_counts
-),
-
-wilson AS (
-    -- Wilson score interval: centre c and half-width h on n = ended.
-    SELECT
-        *,
-        (early_closure_rate + z * z / (2 * ended)) / (1 + z * z / ended) AS wilson_centre,
-        z
-        * sqrt(early_closure_rate * (1 - early_closure_rate) / ended + z * z / (4 * ended * ended))
-        / (1 + z * z / ended) AS wilson_half_width
-    FROM rated
 )
 
 SELECT
@@ -60,8 +48,8 @@ SELECT
     completed,
     closed_early,
     early_closure_rate::DOUBLE AS early_closure_rate,
-    (wilson_centre - wilson_half_width)::DOUBLE AS early_closure_ci_low,
-    (wilson_centre + wilson_half_width)::DOUBLE AS early_closure_ci_high,
+    {{ wilson_interval('early_closure_rate', 'ended', '-') }}::DOUBLE AS early_closure_ci_low,
+    {{ wilson_interval('early_closure_rate', 'ended', '+') }}::DOUBLE AS early_closure_ci_high,
     mentor_withdrew,
     mentee_withdrew,
     no_engagement,
@@ -69,5 +57,5 @@ SELECT
     other,
     unknown_reason,
     median_days_to_early_closure::DOUBLE AS median_days_to_early_closure
-FROM wilson
+FROM rated
 ORDER BY program, cohort

@@ -109,28 +109,8 @@ rates AS (
     SELECT
         *,
         closed_early / nullif(ended, 0) AS early_closure_rate,
-        goals_achieved / nullif(goals_decided, 0) AS goal_attainment_rate,
-        1.96::DOUBLE AS z
+        goals_achieved / nullif(goals_decided, 0) AS goal_attainment_rate
     FROM level_counts
-),
-
-wilson AS (
-    -- Wilson score intervals: centre and half-width of each rate on its own n.
-    SELECT
-        *,
-        (early_closure_rate + z * z / (2 * ended)) / (1 + z * z / ended) AS closure_centre,
-        z
-        * sqrt(early_closure_rate * (1 - early_closure_rate) / ended + z * z / (4 * ended * ended))
-        / (1 + z * z / ended) AS closure_half_width,
-        (goal_attainment_rate + z * z / (2 * goals_decided)) / (1 + z * z / goals_decided)
-            AS goal_centre,
-        z
-        * sqrt(
-            goal_attainment_rate * (1 - goal_attainment_rate) / goals_decided
-            + z * z / (4 * goals_decided * goals_decided)
-        )
-        / (1 + z * z / goals_decided) AS goal_half_width
-    FROM rates
 )
 
 SELECT
@@ -141,12 +121,14 @@ SELECT
     ended,
     closed_early,
     early_closure_rate::DOUBLE AS early_closure_rate,
-    (closure_centre - closure_half_width)::DOUBLE AS early_closure_ci_low,
-    (closure_centre + closure_half_width)::DOUBLE AS early_closure_ci_high,
+    {{ wilson_interval('early_closure_rate', 'ended', '-') }}::DOUBLE AS early_closure_ci_low,
+    {{ wilson_interval('early_closure_rate', 'ended', '+') }}::DOUBLE AS early_closure_ci_high,
     cadence_attainment_mean::DOUBLE AS cadence_attainment_mean,
     goals_decided,
     goal_attainment_rate::DOUBLE AS goal_attainment_rate,
-    (goal_centre - goal_half_width)::DOUBLE AS goal_attainment_ci_low,
-    (goal_centre + goal_half_width)::DOUBLE AS goal_attainment_ci_high
-FROM wilson
+    {{ wilson_interval('goal_attainment_rate', 'goals_decided', '-') }}::DOUBLE
+        AS goal_attainment_ci_low,
+    {{ wilson_interval('goal_attainment_rate', 'goals_decided', '+') }}::DOUBLE
+        AS goal_attainment_ci_high
+FROM rates
 ORDER BY program, attribute, level

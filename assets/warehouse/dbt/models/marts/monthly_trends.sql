@@ -102,9 +102,7 @@ matches_at_month_end AS (
         pm.month_end,
         k.target_per_month,
         k.ended_on IS NULL OR k.ended_on > pm.month_end AS is_active,
-        CASE
-            WHEN k.ended_on <= pm.month_end THEN k.ended_on ELSE pm.month_end
-        END AS month_window_end,
+        {{ match_window_end('k.ended_on', 'pm.month_end') }} AS month_window_end,
         k.matched_on
     FROM known_matches AS k
     JOIN program_months AS pm
@@ -131,16 +129,13 @@ status_at_month_end AS (
         m.cohort,
         m.month_end,
         m.is_active,
-        CASE
-            WHEN NOT m.is_active THEN 'ended'
-            WHEN c.meetings_held = 0
-                AND m.month_window_end - m.matched_on < run.grace_days THEN 'too_early'
-            WHEN c.meetings_held = 0 THEN 'not_started'
-            WHEN m.month_window_end - c.last_meeting_on > run.lapse_days THEN 'lapsed'
-            WHEN (m.month_window_end - c.last_meeting_on)::DOUBLE
-                > 2 * 30.4375 / m.target_per_month THEN 'at_risk'
-            ELSE 'on_track'
-        END AS status
+        {{ cadence_status(
+            'NOT m.is_active',
+            'c.meetings_held',
+            'm.month_window_end - m.matched_on',
+            'm.month_window_end - c.last_meeting_on',
+            'm.target_per_month',
+        ) }} AS status
     FROM matches_at_month_end AS m
     JOIN meetings_by_month_end AS c USING (match_id, month_end)
     CROSS JOIN run

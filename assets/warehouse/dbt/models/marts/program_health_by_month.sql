@@ -101,7 +101,7 @@ cadence_at AS (
         mc.match_id, mc.program, mc.cohort, mc.matched_on, mc.target_per_month,
         m.month_end, m.evaluated_on,
         mc.ended_on IS NULL OR mc.ended_on > m.evaluated_on AS is_active,
-        CASE WHEN mc.ended_on <= m.evaluated_on THEN mc.ended_on ELSE m.evaluated_on END
+        {{ match_window_end('mc.ended_on', 'm.evaluated_on') }}
             AS window_end,
         eg.match_id IS NOT NULL AS has_early_goal,
         coalesce(sum(mm.held) OVER by_month, 0) AS meetings_held,
@@ -121,16 +121,13 @@ status_at AS (
             THEN c.meetings_held / ((c.window_end - c.matched_on) / 30.4375)
         END
             AS meetings_per_month,
-        CASE
-            WHEN NOT c.is_active THEN 'ended'
-            WHEN c.meetings_held = 0 AND c.window_end - c.matched_on < run.grace_days
-                THEN 'too_early'
-            WHEN c.meetings_held = 0 THEN 'not_started'
-            WHEN c.window_end - c.last_meeting_on > run.lapse_days THEN 'lapsed'
-            WHEN (c.window_end - c.last_meeting_on)::DOUBLE > 2 * 30.4375 / c.target_per_month
-                THEN 'at_risk'
-            ELSE 'on_track'
-        END AS status
+        {{ cadence_status(
+            'NOT c.is_active',
+            'c.meetings_held',
+            'c.window_end - c.matched_on',
+            'c.window_end - c.last_meeting_on',
+            'c.target_per_month',
+        ) }} AS status
     FROM cadence_at AS c
     CROSS JOIN run
 ),
