@@ -28,6 +28,7 @@ from assets.run_lock import process_tags, run_lock
 from assets.settings import (
     ENV_PREFIX,
     RUN_PARAMETERS,
+    WORKING_DB_MEMORY_LIMIT,
     Settings,
     bind_settings,
     ensure_restricted_dir,
@@ -35,7 +36,6 @@ from assets.settings import (
 )
 
 LOCK_WAIT_SECONDS = 600
-WORKING_DB_MEMORY_LIMIT = "1GB"
 _LOCK_MESSAGE = "Could not set lock"
 
 PARAMETER_TAG_PREFIX = "mentorpulse/"

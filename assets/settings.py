@@ -14,6 +14,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "MENTORPULSE_"
+# DuckDB's memory limit on the working database (the pipeline's connections and dbt's): it
+# spills to disk beyond this, leaving most of the machine to everything else.
+WORKING_DB_MEMORY_LIMIT = "1GB"
 # The settings a run fixes at its start and carries in its run config and tags (each read from
 # MENTORPULSE_<NAME upper-cased>): every step of one run computes with the same values.
 RUN_PARAMETERS = (

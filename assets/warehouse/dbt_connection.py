@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from assets.settings import bind_settings, load_settings
+from assets.settings import WORKING_DB_MEMORY_LIMIT, bind_settings, load_settings
 
 
 def register_functions(con) -> None:
@@ -33,6 +33,7 @@ class Plugin(BasePlugin):
         self.settings = load_settings({**os.environ, **overrides})
 
     def configure_connection(self, conn) -> None:
+        conn.execute("SET memory_limit = ?", [WORKING_DB_MEMORY_LIMIT])
         register_functions(conn)
         bind_settings(conn, self.settings)
 

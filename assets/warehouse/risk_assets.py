@@ -12,12 +12,9 @@ from assets.warehouse.early_warning import build_risk_marts, create_tables
 from assets.warehouse.table_builds import record_built_elsewhere, tables_not_current
 
 RISK_KEYS = [table_key("marts.match_risk"), table_key("marts.risk_backtest")]
-# The snapshots read staging events and core; marts.match_cadence keeps the rule's status of
+# The snapshots (a dbt model over the day-by-day folds); marts.match_cadence keeps the rule's status of
 # the same run beside the forecast.
-UPSTREAM = [
-    table_key(f"core.{name}")
-    for name in ("matches", "meetings", "participants", "meeting_states", "goal_states")
-] + [table_key("marts.match_cadence")]
+UPSTREAM = [table_key("core.risk_snapshots"), table_key("marts.match_cadence")]
 
 
 def _risk_schema() -> dict[str, tuple[str, list[dg.TableColumn]]]:

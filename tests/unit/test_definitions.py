@@ -29,6 +29,7 @@ EXPECTED_ASSETS = {
             "known_matches",
             "meeting_states",  # the early warning's day-by-day folds
             "goal_states",
+            "risk_snapshots",  # the early warning's snapshots (a dbt model)
         )
     ),
     *(

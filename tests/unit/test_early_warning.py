@@ -89,6 +89,7 @@ class History:
         bind_settings(self.con, self.wh.settings)
         dbt_compiled.build(self.con, [f"core.{name}" for name in CORE_FOLDS])
         self.wh.run()  # marts on the folded core
+        dbt_compiled.build(self.con, ["core.risk_snapshots"])
         return ew.build_snapshots(self.con)
 
 

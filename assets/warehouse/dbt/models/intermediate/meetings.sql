@@ -30,15 +30,14 @@ folded AS (
     SELECT
         e.meeting_id,
         e.match_id,
-        CASE
-            WHEN e.event_type = 'rescheduled' THEN 'scheduled'
-            -- a calendar records plans, not outcomes: held once its end has passed by D's end
-            WHEN e._source IS NOT DISTINCT FROM 'calendar' AND e.event_type = 'scheduled'
-                 AND e.scheduled_start + to_minutes(coalesce(e.duration_minutes, 0))
-                     <= timezone(getvariable('timezone'), CAST(getvariable('as_of') + 1 AS TIMESTAMP))
-                THEN 'completed'
-            ELSE e.event_type
-        END AS status,
+        -- a calendar records plans, not outcomes: held once its end has passed by D's end
+        {{ meeting_status_at(
+            'e.event_type',
+            "e._source IS NOT DISTINCT FROM 'calendar'",
+            'e.scheduled_start',
+            'e.duration_minutes',
+            "getvariable('as_of')",
+        ) }} AS status,
         e.scheduled_start AS start_at,
         CAST(timezone(getvariable('timezone'), e.scheduled_start) AS DATE) AS meeting_date,
         CAST(e.duration_minutes AS INTEGER) AS duration_minutes,
@@ -52,8 +51,4 @@ folded AS (
 SELECT * EXCLUDE (from_calendar)
 FROM folded AS f
 -- one meeting in both a calendar and the log is counted once: the log's (it has the outcome)
-WHERE NOT (f.from_calendar AND EXISTS (
-    SELECT 1 FROM folded AS logged
-    WHERE NOT logged.from_calendar AND logged.match_id = f.match_id
-      AND logged.meeting_date = f.meeting_date
-))
+WHERE NOT {{ logged_in_calendar_and_log('folded', 'f', ['match_id', 'meeting_date']) }}

@@ -7,9 +7,7 @@
 -- (a roster row replaced later cannot be undone; docs/model_card.md, limits).
 -- The label looks forward from m with what D knows: closes early (METRICS.md, Outcomes) or
 -- holds no meeting within (m, m + horizon]; a match ending `completed` in it is a negative.
--- Variables: as_of, timezone, lapse_days, first_meeting_grace_days, default_target_per_month,
--- risk_horizon_days (set by assets/warehouse/early_warning.py).
-CREATE OR REPLACE TEMP TABLE risk_snapshots AS
+-- Read by the early warning (assets/warehouse/early_warning.py); never published.
 WITH run AS (
     SELECT
         getvariable('as_of') AS as_of,
@@ -17,14 +15,14 @@ WITH run AS (
         getvariable('lapse_days') AS lapse_days,
         getvariable('first_meeting_grace_days') AS grace_days,
         getvariable('default_target_per_month') AS default_target,
-        getvariable('risk_horizon_days') AS horizon
+        {{ var('risk_horizon_days') }} AS horizon
 ),
 
 calendar AS (
     SELECT DISTINCT snapshot_on
     FROM (
         SELECT last_day(unnest(generate_series(
-            date_trunc('month', (SELECT min(matched_on) FROM core.matches))::TIMESTAMP,
+            date_trunc('month', (SELECT min(matched_on) FROM {{ ref('matches') }}))::TIMESTAMP,
             run.as_of::TIMESTAMP,
             INTERVAL 1 MONTH
         )))::DATE AS snapshot_on
@@ -52,7 +50,7 @@ active_all AS (
         c.snapshot_on - m.matched_on AS active_days,
         count(*) OVER (PARTITION BY c.snapshot_on, m.mentor_key) AS mentor_load
     FROM calendar AS c
-    JOIN core.matches AS m
+    JOIN {{ ref('matches') }} AS m
         ON m.matched_on <= c.snapshot_on
         AND (m.ended_on IS NULL OR m.ended_on > c.snapshot_on)
     CROSS JOIN run
@@ -74,19 +72,15 @@ meetings_at AS (
         c.snapshot_on,
         s.meeting_id,
         s.match_id,
-        CASE
-            WHEN s.event_type = 'rescheduled' THEN 'scheduled'
-            -- a calendar meeting still scheduled counts as held once its end has passed by m
-            WHEN s.from_calendar AND s.event_type = 'scheduled'
-                AND s.scheduled_start + to_minutes(coalesce(s.duration_minutes, 0))
-                <= timezone(run.tz, CAST(c.snapshot_on + 1 AS TIMESTAMP))
-                THEN 'completed'
-            ELSE s.event_type
-        END AS status,
+        -- a calendar meeting still scheduled counts as held once its end has passed by m
+        {{ meeting_status_at(
+            's.event_type', 's.from_calendar', 's.scheduled_start', 's.duration_minutes',
+            'c.snapshot_on',
+        ) }} AS status,
         CAST(timezone(run.tz, s.scheduled_start) AS DATE) AS meeting_date,
         s.from_calendar
     FROM (SELECT DISTINCT snapshot_on, match_id FROM snapshot_matches) AS c
-    JOIN core.meeting_states AS s
+    JOIN {{ ref('meeting_states') }} AS s
         ON s.match_id = c.match_id
         AND s.seen_on <= c.snapshot_on
         AND c.snapshot_on < s.next_seen_on
@@ -115,14 +109,9 @@ window_meetings AS (
         ON f.snapshot_on = k.snapshot_on
         AND f.match_id = k.match_id
         AND f.meeting_date BETWEEN k.matched_on AND k.snapshot_on
-    WHERE NOT (f.from_calendar AND EXISTS (
-        SELECT 1
-        FROM meetings_at AS logged
-        WHERE NOT logged.from_calendar
-            AND logged.snapshot_on = f.snapshot_on
-            AND logged.match_id = f.match_id
-            AND logged.meeting_date = f.meeting_date
-    ))
+    WHERE NOT {{ logged_in_calendar_and_log(
+        'meetings_at', 'f', ['snapshot_on', 'match_id', 'meeting_date']
+    ) }}
 ),
 
 meeting_counts AS (
@@ -183,7 +172,7 @@ goal_counts AS (
         -- in a fixed order: the same bits whatever order the rows arrive in
         avg(g.progress_pct ORDER BY g.goal_id) AS goal_progress_mean
     FROM snapshot_matches AS k
-    JOIN core.goal_states AS g
+    JOIN {{ ref('goal_states') }} AS g
         ON g.match_id = k.match_id
         AND g.seen_on <= k.snapshot_on
         AND k.snapshot_on < g.next_seen_on
@@ -195,7 +184,7 @@ people AS (
         participant_key,
         nullif(trim(department), '') AS department,
         nullif(trim(location), '') AS location
-    FROM core.participants
+    FROM {{ ref('participants') }}
 ),
 
 measured AS (
@@ -257,7 +246,7 @@ labelled AS (
             AND r.end_reason IS NOT DISTINCT FROM 'completed' AS ends_completed,
         EXISTS (
             SELECT 1
-            FROM core.meetings AS later
+            FROM {{ ref('meetings') }} AS later
             WHERE later.match_id = r.match_id
                 AND later.status = 'completed'
                 AND later.meeting_date > r.snapshot_on
@@ -304,13 +293,13 @@ SELECT
     r.same_location,
     r.active_days >= run.grace_days AS past_first_weeks,
     -- match_cadence's status rules, applied at m
-    CASE
-        WHEN r.meetings_held = 0 AND r.active_days < run.grace_days THEN 'too_early'
-        WHEN r.meetings_held = 0 THEN 'not_started'
-        WHEN r.days_since_last_meeting > run.lapse_days THEN 'lapsed'
-        WHEN r.days_since_last_meeting::DOUBLE > 2 * 30.4375 / r.target_per_month THEN 'at_risk'
-        ELSE 'on_track'
-    END AS rule_status,
+    {{ cadence_status(
+        'false',
+        'r.meetings_held',
+        'r.active_days',
+        'r.days_since_last_meeting',
+        'r.target_per_month',
+    ) }} AS rule_status,
     -- the model's inputs: every one defined for every row (docs/model_card.md, features)
     coalesce(r.days_since_last_meeting, r.active_days)::DOUBLE AS f_days_without_meeting,
     (r.meetings_held = 0)::DOUBLE AS f_never_met,
@@ -341,4 +330,4 @@ SELECT
 FROM rated AS r
 JOIN labelled AS l USING (snapshot_on, match_id)
 CROSS JOIN run
-ORDER BY r.snapshot_on, r.match_id;
+ORDER BY r.snapshot_on, r.match_id
