@@ -133,7 +133,12 @@ def warehouse_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         raise_on_error=False,
         target_path=settings.restricted_dir / "dbt",
     )
-    events = list(invocation.stream())
+    try:
+        events = list(invocation.stream())
+    finally:  # never leave dbt running (and holding the working database) behind
+        if invocation.process.poll() is None:
+            invocation.process.kill()
+            invocation.process.wait()
     run_results = invocation.get_artifact("run_results.json")
     with warehouse.connect() as con:
         builds = record_dbt_results(
