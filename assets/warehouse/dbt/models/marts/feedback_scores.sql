@@ -17,9 +17,9 @@ WITH disclosure_input AS (
         -- times fewer rows to group. Sums are exact integers: the same bits in any order.
         SELECT
             program,
-            CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+            {{ rollup_label('cohort') }} AS cohort,
             survey_id,
-            CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
+            {{ rollup_label('role') }} AS role,
             count(guidance) AS guidance__answers,
             sum(guidance) AS guidance__sum,
             sum(guidance * guidance) AS guidance__squares,

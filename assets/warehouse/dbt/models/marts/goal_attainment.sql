@@ -3,7 +3,7 @@
 WITH goal_counts AS (
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         CASE WHEN grouping(horizon) = 1 THEN 'all' ELSE horizon END AS horizon,
         count(*) AS goals_set,
         count(*) FILTER (WHERE status = 'achieved') AS goals_achieved,

@@ -17,7 +17,7 @@ WITH ends AS (
 closure_counts AS (
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         count(*) AS matches,
         count(*) FILTER (WHERE ended) AS ended,
         count(*) FILTER (WHERE ended AND NOT closed_early) AS completed,

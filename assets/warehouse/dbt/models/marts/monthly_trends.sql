@@ -10,7 +10,7 @@ WITH disclosure_input AS (
         -- submitted month; satisfaction's figures count only the responses that answer it.
         SELECT
             program,
-            CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+            {{ rollup_label('cohort') }} AS cohort,
             month_end,
             count(*) AS responses,
             avg(satisfaction) AS satisfaction_mean,
@@ -144,7 +144,7 @@ status_at_month_end AS (
 match_figures AS (
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         month_end,
         count(*) FILTER (WHERE is_active) AS active_matches,
         count(*) FILTER (WHERE status = 'on_track')
@@ -157,7 +157,7 @@ match_figures AS (
 meeting_figures AS (
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         month_end,
         count(*) AS meetings_held
     FROM (SELECT program, cohort, last_day(meeting_date) AS month_end FROM held_meetings)
@@ -177,7 +177,7 @@ goal_events AS (
 goal_figures AS (
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         month_end,
         sum(set_count) AS goals_set,
         sum(achieved_count) AS goals_achieved

@@ -16,9 +16,9 @@ WITH disclosure_input AS (
         -- person with two matches in a rollup counts once, without count(DISTINCT).
         SELECT
             program,
-            CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+            {{ rollup_label('cohort') }} AS cohort,
             survey_id,
-            CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
+            {{ rollup_label('role') }} AS role,
             count(*) AS answers,
             count(*) FILTER (WHERE answer >= 9) AS promoters,
             count(*) FILTER (WHERE answer BETWEEN 7 AND 8) AS passives,

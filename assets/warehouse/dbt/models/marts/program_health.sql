@@ -9,7 +9,7 @@ WITH disclosure_input AS (
         -- counts distinct respondents among those answers. Only groups with answers are cells.
         SELECT
             mc.program,
-            CASE WHEN grouping(mc.cohort) = 1 THEN '(all)' ELSE mc.cohort END AS cohort,
+            {{ rollup_label('mc.cohort') }} AS cohort,
             avg(r.satisfaction) AS satisfaction_mean,
             count(DISTINCT r.respondent_key) AS satisfaction_respondents
         FROM {{ ref('survey_responses') }} AS r
@@ -41,7 +41,7 @@ cadence AS (
     -- The grouping sets over known matches also define the rows of this table.
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         count(*) FILTER (WHERE is_active) AS active_matches,
         count(*) FILTER (WHERE status = 'on_track')
         / nullif(count(*) FILTER (WHERE is_active AND status <> 'too_early'), 0)
@@ -70,7 +70,7 @@ matches_with_early_goal AS (
 coverage AS (
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         count(*) FILTER (WHERE has_early_goal) / count(*) AS goal_coverage
     FROM matches_with_early_goal
     GROUP BY GROUPING SETS ((program, cohort), (program))
@@ -82,7 +82,7 @@ answered_invitations AS ({{ answered_invitations() }})
 engagement AS (
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         count(*) FILTER (WHERE responded) / count(*) AS response_rate_90d
     FROM answered_invitations
     CROSS JOIN run

@@ -29,7 +29,7 @@ disclosure_input AS (
     WITH recent AS (
         SELECT
             m.program,
-            CASE WHEN grouping(mc.cohort) = 1 THEN '(all)' ELSE mc.cohort END AS cohort,
+            {{ rollup_label('mc.cohort') }} AS cohort,
             m.month_end,
             avg(r.satisfaction) AS satisfaction_mean,
             count(DISTINCT r.respondent_key) AS respondents
@@ -135,7 +135,7 @@ status_at AS (
 cadence AS (
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         month_end,
         count(*) FILTER (WHERE is_active) AS active_matches,
         count(*) FILTER (WHERE status = 'on_track')
@@ -185,7 +185,7 @@ goals_at AS (
 goals AS (
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         month_end,
         count(*) FILTER (WHERE NOT achieved AND NOT abandoned AND target_date < evaluated_on)
             AS goals_overdue,
@@ -221,7 +221,7 @@ invitations_by_day AS (
 engagement AS (
     SELECT
         i.program,
-        CASE WHEN grouping(i.cohort) = 1 THEN '(all)' ELSE i.cohort END AS cohort,
+        {{ rollup_label('i.cohort') }} AS cohort,
         m.month_end,
         sum(i.responded)::BIGINT / sum(i.invited)::BIGINT AS response_rate_90d
     FROM invitations_by_day AS i
@@ -235,7 +235,7 @@ engagement AS (
 meetings_in_month AS (
     SELECT
         mc.program,
-        CASE WHEN grouping(mc.cohort) = 1 THEN '(all)' ELSE mc.cohort END AS cohort,
+        {{ rollup_label('mc.cohort') }} AS cohort,
         last_day(h.meeting_date) AS month_end,
         count(*) AS meetings_held
     FROM held_meetings AS h
@@ -248,7 +248,7 @@ goals_in_month AS (
     -- Goals set, and goals achieved (as of D), in the month up to E.
     SELECT
         program,
-        CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+        {{ rollup_label('cohort') }} AS cohort,
         month_end,
         sum(is_set) AS goals_set,
         sum(is_achieved) AS goals_achieved
@@ -266,7 +266,7 @@ goals_in_month AS (
 responses_in_month AS (
     SELECT
         mc.program,
-        CASE WHEN grouping(mc.cohort) = 1 THEN '(all)' ELSE mc.cohort END AS cohort,
+        {{ rollup_label('mc.cohort') }} AS cohort,
         last_day(r.submitted_on) AS month_end,
         count(*) AS responses
     FROM {{ ref('survey_responses') }} AS r

@@ -71,8 +71,8 @@ WITH disclosure_input AS (
         -- Integer sums, so every figure is exact and independent of row order.
         SELECT
             program,
-            CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
-            CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
+            {{ rollup_label('cohort') }} AS cohort,
+            {{ rollup_label('role') }} AS role,
             item,
             count(*) AS n_pairs,
             count(DISTINCT respondent_key) AS n_respondents,

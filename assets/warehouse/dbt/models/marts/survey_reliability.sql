@@ -32,7 +32,7 @@ sums AS (
     SELECT
         program,
         survey_id,
-        CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
+        {{ rollup_label('role') }} AS role,
         count(*) FILTER (WHERE complete) AS n_complete,
         count(DISTINCT respondent_key) FILTER (WHERE complete) AS n_respondents,
         sum(guidance) FILTER (WHERE complete) AS s1,

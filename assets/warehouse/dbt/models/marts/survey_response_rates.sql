@@ -5,9 +5,9 @@ answered_invitations AS ({{ answered_invitations() }})
 
 SELECT
     program,
-    CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
+    {{ rollup_label('cohort') }} AS cohort,
     survey_id,
-    CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
+    {{ rollup_label('role') }} AS role,
     count(*) AS invitations,
     count(*) FILTER (WHERE responded) AS responses,
     (count(*) FILTER (WHERE responded) / count(*))::DOUBLE AS response_rate
