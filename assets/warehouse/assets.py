@@ -127,11 +127,13 @@ def warehouse_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         dbt_executable=str(Path(sys.executable).with_name("dbt")),  # this environment's dbt
     )
     # dbt's artifacts and log may quote data (compiled SQL, error messages): restricted/
+    target = settings.restricted_dir / "dbt"
+    (target / "run_results.json").unlink(missing_ok=True)  # never an earlier run's results
     invocation = dbt.cli(
         ["build", "--vars", dbt_vars(settings)],
         context=context,
         raise_on_error=False,
-        target_path=settings.restricted_dir / "dbt",
+        target_path=target,
     )
     try:
         events = list(invocation.stream())
