@@ -1,33 +1,43 @@
 """The data dictionary, generated from the DuckDB comments of every published table.
 
-The comments live once, beside each table's SQL; this builds the schema on an empty in-memory
-database and writes them out as Markdown, so the docs are never written twice.
+The docs live once: for the dbt models in their YAML (assets/warehouse/dbt/models/*/_models.yml,
+which dbt persists as COMMENTs), for the ingest tables and the early warning's marts in their
+DDL. This builds the schema, empty, in an in-memory database from those and writes it out as
+Markdown, so the docs are never written twice. No model's SQL runs.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import duckdb
 
 from assets.ingest.loader import ensure_tables
+from assets.ingest.validation import ident, literal
 from assets.publish import published_tables
-from assets.settings import load_settings
+from assets.warehouse.dbt_project import models
 from assets.warehouse.early_warning import create_tables as create_risk_tables
-from assets.warehouse.pseudonyms import sync_participant_keys
-from assets.warehouse.sql_runner import all_sql_tables, bind_settings, run_sql_table
 from assets.warehouse.table_builds import ensure_state_table
 from assets.warehouse.table_keys import TABLE_KEYS_DDL
 
 
 def empty_warehouse() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    bind_settings(con, load_settings({}).with_as_of(dt.date(2000, 1, 1)))
     ensure_tables(con)
-    sync_participant_keys(con, "dictionary")
-    for table in all_sql_tables():
-        run_sql_table(con, table)
+    for table, node in models().items():  # as the models' YAML declares them
+        columns = node["columns"].values()
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(node['schema'])}")
+        con.execute(
+            f"CREATE TABLE {table} ("
+            + ", ".join(f"{ident(c['name'])} {c['data_type']}" for c in columns)
+            + ")"
+        )
+        con.execute(f"COMMENT ON TABLE {table} IS {literal(node['description'])}")
+        for column in columns:
+            con.execute(
+                f"COMMENT ON COLUMN {table}.{ident(column['name'])} "
+                f"IS {literal(column['description'])}"
+            )
     create_risk_tables(con)  # the early warning's marts are filled by Python, not SQL
     ensure_state_table(con)
     con.execute(TABLE_KEYS_DDL)  # filled by the publish step

@@ -52,7 +52,6 @@ PUBLISHED_SCHEMAS = ("marts",)
 # Columns kept in a published table's shape but always published as NULL.
 WITHHELD_COLUMNS = {
     "ingest.quarantine": ("raw_text",),
-    "ingest.table_builds": ("input_hash", "content_hash", "check_results"),
 }
 PUBLISHED_KEY = dg.AssetKey(["warehouse", "published"])
 PARQUET_PREFIX = "parquet-"

@@ -28,15 +28,15 @@ from assets.run_lock import process_tags, run_lock
 from assets.settings import (
     ENV_PREFIX,
     RUN_PARAMETERS,
+    WORKING_DB_MEMORY_LIMIT,
     Settings,
+    bind_settings,
     ensure_restricted_dir,
     load_settings,
 )
 from assets.warehouse.pseudonyms import ensure_participant_keys_table
-from assets.warehouse.sql_runner import bind_settings
 
 LOCK_WAIT_SECONDS = 600
-WORKING_DB_MEMORY_LIMIT = "1GB"
 _LOCK_MESSAGE = "Could not set lock"
 
 PARAMETER_TAG_PREFIX = "mentorpulse/"

@@ -14,6 +14,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "MENTORPULSE_"
+# DuckDB's memory limit on the working database (the pipeline's connections and dbt's): it
+# spills to disk beyond this, leaving most of the machine to everything else.
+WORKING_DB_MEMORY_LIMIT = "1GB"
 # The settings a run fixes at its start and carries in its run config and tags (each read from
 # MENTORPULSE_<NAME upper-cased>): every step of one run computes with the same values.
 RUN_PARAMETERS = (
@@ -253,3 +256,18 @@ def _alerts(env: dict[str, str], smtp_host: str | None) -> dict:
     if url and not url.startswith(("http://", "https://")):
         raise SettingsError(f"{ENV_PREFIX}ALERT_WEBHOOK_URL={url!r} must be an http(s) URL")
     return {"alert_recipients": recipients, "alert_webhook_url": url}
+def bind_settings(con, settings: Settings) -> None:
+    """Make the run's settings visible to SQL as DuckDB variables (`getvariable('as_of')`),
+    and local time the program's: SQL never has values formatted into it."""
+    con.execute("SET TimeZone = ?", [settings.timezone])
+    values = {
+        "as_of": ("DATE", settings.as_of),
+        "timezone": ("VARCHAR", settings.timezone),
+        "min_group_size": ("INTEGER", settings.min_group_size),
+        "lapse_days": ("INTEGER", settings.lapse_days),
+        "first_meeting_grace_days": ("INTEGER", settings.first_meeting_grace_days),
+        "default_target_per_month": ("DOUBLE", settings.default_target_per_month),
+        "freshness_days": ("INTEGER", settings.freshness_days),
+    }
+    for name, (sql_type, value) in values.items():
+        con.execute(f"SET VARIABLE {name} = ?::{sql_type}", [value])

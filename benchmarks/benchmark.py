@@ -365,12 +365,12 @@ def ingested_since(published: Path, since: float) -> tuple[int, int]:
 
 
 def table_builds(published: Path, run_id: str) -> dict[str, tuple[int, float]]:
-    """SQL tables the run built, reused (inputs unchanged), or left behind, with their seconds,
+    """SQL tables (dbt models) the run built or left behind, with their seconds,
     from the published ingest.table_builds (empty when the pipeline keeps no such table). The
     early warning's two marts, which its own step builds together, have a row of their own."""
     import duckdb
 
-    from assets.warehouse.sql_runner import all_sql_tables
+    from assets.warehouse.dbt_project import models
 
     if not published.exists():
         return {}
@@ -380,7 +380,7 @@ def table_builds(published: Path, run_id: str) -> dict[str, tuple[int, float]]:
                 "SELECT status, count(*), coalesce(sum(seconds), 0) FROM ingest.table_builds "
                 "WHERE considered_in_run = ? AND table_name IN (SELECT unnest(?)) "
                 "GROUP BY status ORDER BY count(*) DESC",
-                [run_id, [t.qualified_name for t in all_sql_tables()]],
+                [run_id, list(models())],
             )
         except duckdb.CatalogException:
             return {}
@@ -925,8 +925,8 @@ def time_early_warning(settings, as_of: dt.date) -> dict[str, float | int]:
     import duckdb
     import polars as pl
 
+    from assets.settings import bind_settings
     from assets.warehouse import early_warning as ew
-    from assets.warehouse.sql_runner import bind_settings
 
     if not settings.working_db_path.exists():  # the full build failed: reported elsewhere
         return {}

@@ -12,17 +12,17 @@ from assets.resources import WarehouseResource, parameter_tags
 from assets.settings import ENV_PREFIX, load_settings
 from assets.warehouse.assets import (
     CHECK_DEFINITIONS,
-    WAREHOUSE_TABLES,
     participant_keys,
     table_key,
+    warehouse_tables,
 )
+from assets.warehouse.dbt_project import models
 from assets.warehouse.risk_assets import RISK_KEYS, early_warning
-from assets.warehouse.sql_runner import all_sql_tables
 from pipelines.jobs import refresh_all
 from pipelines.sensors import LANDING_SENSORS, daemon_run_config, dead_runs_sensor
 
 published_warehouse = build_publish_asset(
-    [table_key(t.qualified_name) for t in all_sql_tables() if t.layer != "restricted"] + RISK_KEYS
+    [table_key(name) for name in models() if not name.startswith("restricted.")] + RISK_KEYS
 )
 
 
@@ -48,7 +48,7 @@ defs = dg.Definitions(
     assets=[
         *INGEST_ASSETS,
         participant_keys,
-        WAREHOUSE_TABLES,
+        warehouse_tables,
         early_warning,
         published_warehouse,
         dashboards,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.warehouse.sql_runner import all_sql_tables, run_sql_table
+from tests import dbt_compiled
 
 AS_OF = dt.date(2026, 3, 15)
 BUILT_AT = dt.datetime(2026, 3, 15, 6, 30, tzinfo=dt.UTC)
@@ -651,9 +651,8 @@ def _core(con: duckdb.DuckDBPyConnection) -> None:
     }  # fmt: skip
     for name, value in variables.items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
-    for table in all_sql_tables():  # the known matches (from core), then health by month
-        if table.qualified_name in ("core.known_matches", "marts.program_health_by_month"):
-            run_sql_table(con, table)
+    # the known matches (from core), then health by month
+    dbt_compiled.build(con, ["core.known_matches", "marts.program_health_by_month"])
 
 
 def _restricted(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,19 +1,26 @@
-"""Warehouse assets: one per SQL file (restricted, core, marts), made by one factory, plus the
-participant keys and the data-quality checks. Dependencies come from the SQL text itself."""
+"""Warehouse assets: every dbt model (assets/warehouse/dbt/) an asset under its table's key
+(["marts", "match_cadence"]), every dbt data test a check of it; plus the participant keys
+(Python) and the checks of the staging tables ingest writes."""
 
-import functools
+import sys
 import warnings
+from pathlib import Path
 
 import dagster as dg
-import duckdb
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
-from assets.dictionary import empty_warehouse
 from assets.ingest.contract import SOURCES
 from assets.resources import WarehouseResource
 from assets.warehouse.checks import CHECKS, DataCheck, run_check
+from assets.warehouse.dbt_project import PROJECT_DIR, dbt_vars, ensure_manifest, manifest
 from assets.warehouse.pseudonyms import sync_participant_keys
-from assets.warehouse.sql_runner import SqlTable, all_sql_tables, tables_referenced
-from assets.warehouse.table_builds import build_tables
+from assets.warehouse.table_builds import ensure_state_table, record_dbt_results
 
 
 def table_key(qualified_name: str) -> dg.AssetKey:
@@ -21,34 +28,62 @@ def table_key(qualified_name: str) -> dg.AssetKey:
 
 
 PARTICIPANT_KEYS = table_key("restricted.participant_keys")
+HELD = " A failure keeps the table's previous content (and that of what reads it)."
 
 
-@functools.cache
-def _warehouse_schema() -> dict[str, tuple[str, list[dg.TableColumn]]]:
-    """Every SQL table's COMMENT and columns (name, type, COMMENT), read from the schema built
-    on an empty in-memory DuckDB (as the data dictionary is), so the catalog and the dictionary
-    tell the same story. Built once per process, in well under a second."""
-    try:
-        con = empty_warehouse()
-    except duckdb.Error as error:  # a broken SQL file fails its own asset, not the catalog
-        warnings.warn(f"catalog column schemas unavailable: {error}", stacklevel=2)
-        return {}
-    try:
-        tables = con.execute(
-            "SELECT schema_name || '.' || table_name, coalesce(comment, '') FROM duckdb_tables() "
-            "WHERE NOT internal"
-        ).fetchall()
-        columns = con.execute(
-            "SELECT schema_name || '.' || table_name, column_name, data_type, comment "
-            "FROM duckdb_columns() WHERE NOT internal "
-            "ORDER BY schema_name, table_name, column_index"
-        ).fetchall()
-    finally:
-        con.close()
-    schema = {name: (comment, []) for name, comment in tables}
-    for table, name, data_type, comment in columns:
-        schema[table][1].append(dg.TableColumn(name, data_type, description=comment or None))
-    return schema
+class WarehouseTranslator(DagsterDbtTranslator):
+    """A model's key and group are its table's (schema, name); a source's key is the table a
+    Python asset writes (staging.*, restricted.participant_keys)."""
+
+    def get_asset_key(self, dbt_resource_props) -> dg.AssetKey:
+        name = dbt_resource_props.get("alias") or dbt_resource_props["name"]
+        return dg.AssetKey([dbt_resource_props["schema"], name])
+
+    def get_description(self, dbt_resource_props) -> str:
+        # the YAML's, as the dictionary shows it (the SQL is a code reference away)
+        return dbt_resource_props.get("description") or dbt_resource_props["name"]
+
+    def get_group_name(self, dbt_resource_props) -> str:
+        return dbt_resource_props["schema"]
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        test = manifest["nodes"][unique_id]
+        blocking = (test["config"].get("severity") or "error").lower() == "error"
+        description = test.get("description") or (
+            f"dbt test {test['test_metadata']['name']} of {asset_spec.key.to_user_string()}."
+        )
+        # Never blocking in Dagster's sense (that would stop publishing every other table):
+        # the model's own transaction keeps its previous content (audit_blocking_tests).
+        return dg.AssetCheckSpec(
+            spec.name,
+            asset=spec.asset_key,
+            description=description + (HELD if blocking else ""),
+            additional_deps=spec.additional_deps,
+            metadata=spec.metadata,
+            blocking=False,
+        )
+
+
+ensure_manifest()
+DBT_PROJECT = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
+with warnings.catch_warnings():  # code references are beta in dagster 1.13: a stable use
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    TRANSLATOR = WarehouseTranslator(
+        settings=DagsterDbtTranslatorSettings(enable_code_references=True)
+    )
+
+
+def _source_columns(schema: str, name: str) -> list[dg.TableColumn]:
+    for source in manifest()["sources"].values():
+        if (source["schema"], source["name"]) == (schema, name):
+            return [
+                dg.TableColumn(c["name"], c.get("data_type") or "", c.get("description") or None)
+                for c in source["columns"].values()
+            ]
+    return []
 
 
 @dg.asset(
@@ -58,7 +93,7 @@ def _warehouse_schema() -> dict[str, tuple[str, list[dg.TableColumn]]]:
     description="Pseudonymous key (HMAC-SHA256) of every participant_id referenced anywhere.",
     metadata={
         "dagster/column_schema": dg.TableSchema(
-            columns=_warehouse_schema().get("restricted.participant_keys", ("", []))[1]
+            columns=_source_columns("restricted", "participant_keys")
         )
     },
     kinds={"duckdb"},
@@ -73,136 +108,64 @@ def participant_keys(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
-def _description(table: SqlTable) -> str:
-    comment, _ = _warehouse_schema().get(table.qualified_name, ("", []))
-    if comment:
-        return comment
-    first = table.sql.lstrip().splitlines()[0] if table.sql.strip() else ""
-    return first.removeprefix("--").strip() or table.qualified_name
-
-
-def _catalog_metadata(table: SqlTable) -> dict[str, object]:
-    """Definition metadata: the table's columns and its SQL file."""
-    _, columns = _warehouse_schema().get(table.qualified_name, ("", []))
-    with warnings.catch_warnings():  # code references are beta in dagster 1.13: a stable use
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        sql_file = dg.LocalFileCodeReference(
-            file_path=str(table.path.resolve()), line_number=1, label=f"{table.qualified_name} SQL"
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=TRANSLATOR,
+    name="warehouse_tables",
+)
+def warehouse_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """One `dbt build` of the selected models and their tests. A model whose SQL or blocking
+    test fails yields nothing (it is not materialized), keeps its previous content, and dbt
+    skips what reads it; ingest.table_builds records every model's outcome."""
+    settings = warehouse.settings()
+    with warehouse.connect() as con:  # the file exists, private, before dbt opens it
+        ensure_state_table(con)
+    dbt = DbtCliResource(
+        project_dir=DBT_PROJECT,
+        profiles_dir=str(PROJECT_DIR),
+        dbt_executable=str(Path(sys.executable).with_name("dbt")),  # this environment's dbt
+    )
+    # dbt's artifacts and log may quote data (compiled SQL, error messages): restricted/
+    target = settings.restricted_dir / "dbt"
+    (target / "run_results.json").unlink(missing_ok=True)  # never an earlier run's results
+    invocation = dbt.cli(
+        ["build", "--vars", dbt_vars(settings)],
+        context=context,
+        raise_on_error=False,
+        target_path=target,
+    )
+    try:
+        events = list(invocation.stream())
+    finally:  # never leave dbt running (and holding the working database) behind
+        if invocation.process.poll() is None:
+            invocation.process.kill()
+            invocation.process.wait()
+    run_results = invocation.get_artifact("run_results.json")
+    with warehouse.connect() as con:
+        builds = record_dbt_results(
+            con, run_results, settings, context.run.run_id, context.log.info
         )
-        references = dg.CodeReferencesMetadataValue(code_references=[sql_file])
-    return {
-        "dagster/column_schema": dg.TableSchema(columns=columns),
-        "dagster/code_references": references,
-    }
-
-
-def table_spec(table: SqlTable) -> dg.AssetSpec:
-    return dg.AssetSpec(
-        key=table_key(table.qualified_name),
-        group_name=table.layer,
-        deps=[table_key(name) for name in table.upstream()],
-        description=_description(table),
-        metadata=_catalog_metadata(table),
-        kinds={"duckdb", "sql"},
-    )
-
-
-def check_spec(check: DataCheck) -> dg.AssetCheckSpec:
-    # Never blocking in Dagster's sense (that would stop publishing every other table): the
-    # build step itself keeps a table's previous content when a blocking check fails.
-    held = " A failure keeps the table's previous content (and that of what reads it)."
-    return dg.AssetCheckSpec(
-        check.name,
-        asset=table_key(check.table),
-        description=check.description + (held if check.blocking else ""),
-        additional_deps=[
-            table_key(name) for name in tables_referenced(check.sql) if name != check.table
-        ],
-    )
-
-
-def build_warehouse_asset(
-    tables: list[SqlTable], checks: list[DataCheck], name: str = "warehouse_tables"
-) -> dg.AssetsDefinition:
-    """One step builds every SQL table in order (table_builds.py): a table whose inputs did
-    not change is reused, and a failing table holds back only itself and what reads it."""
-    keys = {table_key(t.qualified_name) for t in tables}
-    own_checks = [c for c in checks if table_key(c.table) in keys]
-
-    @dg.multi_asset(
-        name=name,
-        specs=[table_spec(t) for t in tables],
-        check_specs=[check_spec(c) for c in own_checks],
-        can_subset=True,
-    )
-    def build(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        settings = warehouse.settings()
-        selected = context.selected_asset_keys
-        chosen = [t for t in tables if table_key(t.qualified_name) in selected]
-        with warehouse.connect() as con:
-            outcomes = build_tables(
-                con, chosen, own_checks, settings, context.run.run_id, context.log.info
-            )
-            previews = {
-                o.table: _markdown(con.sql(f"SELECT * FROM {o.table} LIMIT 5").pl())
-                for o in outcomes
-                if o.status == "built"
-            }
-        by_table = {t.qualified_name: t for t in tables}
-        selected_checks = context.selected_asset_check_keys
-        for outcome in outcomes:
-            if not outcome.current:
-                context.log.error(outcome.detail or outcome.table)
-            key = table_key(outcome.table)
-            metadata = {
-                "status": outcome.status,
-                "as_of": settings.as_of.isoformat(),
-                "seconds": round(outcome.seconds, 3),
-                "sql_file": by_table[outcome.table].sql_file,
-            }
-            if outcome.rows is not None:
-                metadata |= {"rows": outcome.rows, "dagster/row_count": outcome.rows}
-            if outcome.detail:
-                metadata["detail"] = outcome.detail
-            if outcome.table in previews:
-                metadata["preview"] = dg.MetadataValue.md(previews[outcome.table])
-            # The data version is the content's hash: unchanged when reused or held back.
-            version = outcome.content_hash
-            yield dg.MaterializeResult(
-                asset_key=key,
-                metadata=metadata,
-                data_version=dg.DataVersion(version) if version else None,
-            )
-            for check in own_checks:
-                if check.table != outcome.table:
-                    continue
-                if dg.AssetCheckKey(key, check.name) not in selected_checks:
-                    continue
-                failures, sample = outcome.checks.get(check.name, (None, None))
-                yield dg.AssetCheckResult(
-                    asset_key=key,
-                    check_name=check.name,
-                    passed=failures == 0,
-                    severity=dg.AssetCheckSeverity.ERROR
-                    if check.blocking
-                    else dg.AssetCheckSeverity.WARN,
-                    metadata={
-                        "failing_rows": failures if failures is not None else -1,
-                        "sample": sample or "",
-                        "table_status": outcome.status,
-                    },
+        rows = {
+            b.table: con.execute(f"SELECT count(*) FROM {b.table}").fetchall()[0][0]
+            for b in builds
+            if b.current
+        }
+    for build in builds:
+        if not build.current:
+            context.log.error(build.detail or build.table)
+    for event in events:
+        if isinstance(event, dg.Output):
+            table = ".".join(context.asset_key_for_output(event.output_name).path)
+            if table in rows:
+                event = event.with_metadata(
+                    {
+                        **event.metadata,
+                        "dagster/row_count": rows[table],
+                        "as_of": str(settings.as_of),
+                    }
                 )
-
-    return build
-
-
-def _markdown(frame) -> str:
-    if frame.height == 0:
-        return "(no rows)"
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.iter_rows()]
-    return "\n".join([header, rule, *rows])
+        yield event
 
 
 def build_check(check: DataCheck) -> dg.AssetChecksDefinition:
@@ -211,9 +174,6 @@ def build_check(check: DataCheck) -> dg.AssetChecksDefinition:
         name=check.name,
         description=check.description,
         blocking=check.blocking,
-        additional_deps=[
-            table_key(name) for name in tables_referenced(check.sql) if name != check.table
-        ],
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
@@ -227,8 +187,5 @@ def build_check(check: DataCheck) -> dg.AssetChecksDefinition:
     return _check
 
 
-WAREHOUSE_TABLES = build_warehouse_asset(all_sql_tables(), CHECKS)
-# The checks of tables built elsewhere (staging: what ingest loaded adds up).
-CHECK_DEFINITIONS = [
-    build_check(check) for check in CHECKS if table_key(check.table) not in WAREHOUSE_TABLES.keys
-]
+# The checks of tables built by ingest (staging: what was loaded adds up).
+CHECK_DEFINITIONS = [build_check(check) for check in CHECKS]

@@ -20,25 +20,28 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import polars as pl
-
-from assets.warehouse.sql_runner import SQL_DIR
+import yaml
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-HORIZON_DAYS = 60
 MIN_LABELLED_SNAPSHOTS = 300
 BACKTEST_MONTHS = 6
 RULE_FLAGS = ("not_started", "lapsed", "at_risk")
 CALIBRATION_BIN_WIDTH = 0.1
-SNAPSHOT_SQL = SQL_DIR / "risk" / "snapshots.sql"
-MARTS_SQL = SQL_DIR / "risk" / "risk_marts.sql"
-REUSE_SQL = SQL_DIR / "risk" / "reuse.sql"
+# The early warning's own SQL (the warehouse tables it reads are dbt models).
+RISK_SQL_DIR = Path(__file__).parent / "sql" / "risk"
+DBT_PROJECT_FILE = Path(__file__).parent / "dbt" / "dbt_project.yml"
+# The snapshots' horizon is the dbt project's (models/intermediate/risk_snapshots.sql).
+HORIZON_DAYS = int(yaml.safe_load(DBT_PROJECT_FILE.read_text())["vars"]["risk_horizon_days"])
+MARTS_SQL = RISK_SQL_DIR / "risk_marts.sql"
+REUSE_SQL = RISK_SQL_DIR / "reuse.sql"
 # Bump when fit, backtest or month_metrics change what they compute: results kept by an
 # earlier version are then never reused.
 MODEL_VERSION = 1
@@ -150,10 +153,9 @@ WARNING_SIDE: dict[str, int] = {
 
 
 def build_snapshots(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The snapshots as of every month end <= D - 60, and D (settings bound on `con`)."""
-    con.execute("SET VARIABLE risk_horizon_days = ?::INTEGER", [HORIZON_DAYS])
-    con.execute(SNAPSHOT_SQL.read_text())
-    return con.sql("SELECT * FROM risk_snapshots ORDER BY snapshot_on, match_id").pl()
+    """The snapshots as of every month end <= D - 60, and D: core.risk_snapshots, which dbt
+    builds (models/intermediate/risk_snapshots.sql)."""
+    return con.sql("SELECT * FROM core.risk_snapshots ORDER BY snapshot_on, match_id").pl()
 
 
 def too_short_reason(train: pl.DataFrame) -> str | None:

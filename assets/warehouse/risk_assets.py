@@ -4,23 +4,44 @@
 import time
 
 import dagster as dg
+import duckdb
 
 from assets.resources import WarehouseResource
-from assets.warehouse.assets import _warehouse_schema, table_key
-from assets.warehouse.early_warning import SNAPSHOT_SQL, build_risk_marts
-from assets.warehouse.sql_runner import tables_referenced
+from assets.warehouse.assets import table_key
+from assets.warehouse.early_warning import build_risk_marts, create_tables
 from assets.warehouse.table_builds import record_built_elsewhere, tables_not_current
 
 RISK_KEYS = [table_key("marts.match_risk"), table_key("marts.risk_backtest")]
-# The snapshots read staging events and core; marts.match_cadence keeps the rule's status of
+# The snapshots (a dbt model over the day-by-day folds); marts.match_cadence keeps the rule's status of
 # the same run beside the forecast.
-UPSTREAM = [table_key(name) for name in tables_referenced(SNAPSHOT_SQL.read_text())] + [
-    table_key("marts.match_cadence")
-]
+UPSTREAM = [table_key("core.risk_snapshots"), table_key("marts.match_cadence")]
+
+
+def _risk_schema() -> dict[str, tuple[str, list[dg.TableColumn]]]:
+    """The two marts' comments and columns, from their DDL (sql/risk/risk_marts.sql) on an
+    empty in-memory database: DDL only, never a model, so the catalog always loads."""
+    con = duckdb.connect()
+    try:
+        create_tables(con)
+        tables = con.execute(
+            "SELECT schema_name || '.' || table_name, coalesce(comment, '') FROM duckdb_tables()"
+        ).fetchall()
+        schema = {name: (comment, []) for name, comment in tables}
+        for table, name, data_type, comment in con.execute(
+            "SELECT schema_name || '.' || table_name, column_name, data_type, comment "
+            "FROM duckdb_columns() WHERE NOT internal ORDER BY schema_name, table_name, column_index"
+        ).fetchall():
+            schema[table][1].append(dg.TableColumn(name, data_type, description=comment or None))
+    finally:
+        con.close()
+    return schema
+
+
+_SCHEMA = _risk_schema()
 
 
 def _spec(key: dg.AssetKey) -> dg.AssetSpec:
-    comment, columns = _warehouse_schema()[".".join(key.path)]
+    comment, columns = _SCHEMA[".".join(key.path)]
     return dg.AssetSpec(
         key=key,
         group_name="marts",
@@ -37,7 +58,7 @@ def _spec(key: dg.AssetKey) -> dg.AssetSpec:
 )
 def early_warning(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """A failure here keeps the two marts' previous content and lets the run publish the rest
-    (as a failing SQL table does; assets/warehouse/table_builds.py)."""
+    (as a failing dbt model does; assets/warehouse/table_builds.py)."""
     settings = warehouse.settings()
     names = [".".join(key.path) for key in RISK_KEYS]
     started = time.perf_counter()

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
-from assets.warehouse.sql_runner import all_sql_tables, run_sql_table
 from dashboards import build_dashboards
+from tests import dbt_compiled
 from tests.dashboard_fixture import AS_OF, BUILT_AT, MIN_GROUP_SIZE, create_fixture
 from tests.e2e.conftest import LoadedPage, serve
 
@@ -88,9 +88,7 @@ WHERE instrument = 'closing' AND role = 'mentor' AND match_id IN (
 def _outcome_fixture(con: duckdb.DuckDBPyConnection) -> None:
     create_fixture(con)
     con.execute(OUTCOME_CORE)
-    tables = {t.name: t for t in all_sql_tables() if t.layer == "marts"}
-    for name in (*OUTCOME_MARTS, "survey_change"):
-        run_sql_table(con, tables[name])
+    dbt_compiled.build(con, [f"marts.{name}" for name in (*OUTCOME_MARTS, "survey_change")])
 
 
 @pytest.fixture(scope="module")

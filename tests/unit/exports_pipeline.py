@@ -11,9 +11,9 @@ from assets.ingest.contract import LANDING_SOURCES
 from assets.ingest.loader import FileResult, ingest_source
 from assets.resources import open_working_db
 from assets.settings import Settings
-from assets.warehouse.checks import CHECKS, run_check
 from assets.warehouse.pseudonyms import sync_participant_keys
-from assets.warehouse.sql_runner import all_sql_tables, run_sql_table
+from tests import dbt_compiled
+from tests.dbt_compiled import data_tests, run_test
 
 EXPORTS = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 
@@ -43,12 +43,11 @@ def build(settings: Settings) -> list[str]:
     """Core and marts for the settings' as-of date; returns the blocking checks that fail."""
     with open_working_db(settings) as con:
         sync_participant_keys(con, settings.pseudonym_key())
-        for table in all_sql_tables():
-            run_sql_table(con, table)
+        dbt_compiled.build(con)
         return [
             f"{check.table}:{check.name}"
-            for check in CHECKS
-            if check.blocking and run_check(con, check)[0] > 0
+            for check in data_tests()
+            if check.blocking and run_test(con, check)[0] > 0
         ]
 
 

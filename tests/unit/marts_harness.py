@@ -2,7 +2,8 @@
 
 The core tables are created with exactly the columns of docs/core_tables.md, so the marts are
 tested against the contract, not against whatever the core SQL happens to produce. Only the
-mart files run (in dependency order); core is whatever the test inserted.
+mart files run (in dependency order); core is whatever the test inserted. The SQL is the dbt project's, compiled once per session
+(tests/dbt_compiled.py).
 
     wh = MartsHarness(as_of="2024-06-30")
     wh.add_match("m1", matched_on="2024-05-01")
@@ -21,8 +22,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from assets.settings import Settings, load_settings
-from assets.warehouse.sql_runner import SqlTable, all_sql_tables, bind_settings, run_sql_table
+from assets.settings import Settings, bind_settings, load_settings
+from tests import dbt_compiled
 
 # docs/core_tables.md, column for column.
 CORE_TABLES: dict[str, list[tuple[str, str]]] = {
@@ -111,13 +112,9 @@ SURVEY_ITEMS = ("guidance", "networking", "skills", "feedback", "communication",
 DERIVED_CORE_TABLES = ("core.known_matches",)
 
 
-def mart_tables() -> list[SqlTable]:
-    """The mart files, each after the tables it reads (core files, if any, are left out)."""
-    return [table for table in all_sql_tables() if table.layer == "marts"]
-
-
-def derived_core_tables() -> list[SqlTable]:
-    return [t for t in all_sql_tables() if t.qualified_name in DERIVED_CORE_TABLES]
+def mart_tables() -> list[dbt_compiled.Model]:
+    """The marts' models, each after the tables it reads."""
+    return [m for m in dbt_compiled.models() if m.table.startswith("marts.")]
 
 
 def _date(value: str | dt.date | None) -> dt.date | None:
@@ -361,8 +358,7 @@ class MartsHarness:
     def run(self) -> MartsHarness:
         """Bind the settings and (re)build every mart, in dependency order."""
         bind_settings(self.con, self.settings)
-        for table in [*derived_core_tables(), *mart_tables()]:
-            run_sql_table(self.con, table)
+        dbt_compiled.build(self.con, [*DERIVED_CORE_TABLES, *(m.table for m in mart_tables())])
         return self
 
     def rows(self, table: str, order_by: str | None = None, **where: Any) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ EXPECTED_ASSETS = {
             "meeting_states",  # the early warning's day-by-day folds
             "goal_states",
             "followups",
+            "risk_snapshots",  # the early warning's snapshots (a dbt model)
         )
     ),
     *(
@@ -94,10 +95,9 @@ def test_publish_waits_for_every_mart_and_dashboards_for_publish(graph):
 
 def test_checks_that_guard_published_numbers_are_blocking(graph):
     """Staging checks block in Dagster's sense (nothing is built on a load that does not add
-    up); a table's blocking check keeps that table's previous content instead, inside the
-    build step, so that every other table is still published (table_builds.py)."""
-    from assets.warehouse.checks import CHECKS
-
+    up); a table's blocking dbt test keeps that table's previous content instead, inside the
+    model's own transaction, so that every other table is still published
+    (macros/audit_blocking_tests.sql)."""
     dagster_blocking = {
         f"{key.asset_key.to_user_string()}:{key.name}"
         for key in graph.asset_check_keys
@@ -107,19 +107,19 @@ def test_checks_that_guard_published_numbers_are_blocking(graph):
         dagster_blocking
     )
     assert not any(name.startswith(("core/", "marts/")) for name in dagster_blocking)
-    held_back = {f"{c.table.replace('.', '/')}:{c.name}" for c in CHECKS if c.blocking}
+    held = "keeps the table's previous content"
     for expected in (
         "marts/feedback_scores:small_groups_suppressed",
         "marts/nps:small_groups_suppressed",
         "marts/match_cadence:held_meetings_add_up",
         "core/matches:unique_key",
     ):
-        assert expected in held_back
         key = dg.AssetCheckKey(
             dg.AssetKey(expected.split(":")[0].split("/")), expected.split(":")[1]
         )
-        assert "keeps the table's previous content" in graph.get_check_spec(key).description
-    assert "core/meetings:references_known_matches" not in held_back
+        assert held in graph.get_check_spec(key).description
+    key = dg.AssetCheckKey(dg.AssetKey(["core", "meetings"]), "references_known_matches")
+    assert held not in graph.get_check_spec(key).description
     assert "staging/meetings:freshness" not in dagster_blocking
 
 
@@ -203,29 +203,38 @@ EXPECTED_ASSETS.update(
 )
 
 
-def test_every_sql_table_shows_its_columns_comments_and_sql_file():
+def test_every_model_shows_its_columns_comments_and_sql_file():
+    """The catalog's columns come from the models' YAML; built on empty inputs, every model
+    has exactly those columns and types, and dbt's COMMENTs are the YAML's."""
     import duckdb
 
-    from assets.dictionary import empty_warehouse
-    from assets.warehouse.assets import WAREHOUSE_TABLES, table_key
-    from assets.warehouse.sql_runner import all_sql_tables
+    from assets.ingest.loader import ensure_tables
+    from assets.settings import bind_settings, load_settings
+    from assets.warehouse.assets import table_key, warehouse_tables
+    from assets.warehouse.pseudonyms import sync_participant_keys
+    from tests import dbt_compiled
 
-    con: duckdb.DuckDBPyConnection = empty_warehouse()
-    specs = {spec.key: spec for spec in WAREHOUSE_TABLES.specs}
-    for table in all_sql_tables():
-        spec = specs[table_key(table.qualified_name)]
+    con = duckdb.connect()
+    bind_settings(con, load_settings({}))
+    ensure_tables(con)
+    sync_participant_keys(con, "catalog")
+    dbt_compiled.build(con)
+    specs = {spec.key: spec for spec in warehouse_tables.specs}
+    for model in dbt_compiled.models():
+        schema_name, table_name = model.table.split(".")
+        spec = specs[table_key(model.table)]
         expected = con.execute(
             "SELECT column_name, data_type, comment FROM duckdb_columns() "
             "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-            [table.layer, table.name],
+            [schema_name, table_name],
         ).fetchall()
         schema = spec.metadata["dagster/column_schema"]
         assert [(c.name, c.type, c.description) for c in schema.columns] == expected
         (reference,) = spec.metadata["dagster/code_references"].code_references
-        assert reference.file_path == str(table.path.resolve())
+        assert reference.file_path.endswith(model.node["original_file_path"])
         (table_comment,) = con.execute(
             "SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-            [table.layer, table.name],
+            [schema_name, table_name],
         ).fetchone()
         assert spec.description == table_comment
     assert specs[table_key("marts.match_retention")].metadata["dagster/column_schema"].columns
@@ -233,13 +242,13 @@ def test_every_sql_table_shows_its_columns_comments_and_sql_file():
 
 def test_a_materialized_table_records_its_row_count(tmp_path, monkeypatch):
     from assets.resources import WarehouseResource
-    from assets.warehouse.assets import WAREHOUSE_TABLES, table_key
+    from assets.warehouse.assets import table_key, warehouse_tables
 
     monkeypatch.setenv("MENTORPULSE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MENTORPULSE_AS_OF", "2024-06-30")
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
-        [WAREHOUSE_TABLES],
+        [warehouse_tables],
         selection=[table_key("core.run_info")],
         resources={"warehouse": WarehouseResource()},
         instance=instance,

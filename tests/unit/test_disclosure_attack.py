@@ -27,7 +27,7 @@ from collections import defaultdict
 
 import pytest
 
-from assets.warehouse.checks import CHECKS, run_check
+from tests.dbt_compiled import data_tests, run_test
 from tests.unit.marts_harness import MartsHarness
 
 K = 5
@@ -412,8 +412,8 @@ def test_the_attacker_breaks_the_size_rule_alone(truth) -> None:
 
 def small_group_checks(wh: MartsHarness) -> dict[str, tuple[int, str | None]]:
     return {
-        check.table: run_check(wh.con, check)
-        for check in CHECKS
+        check.table: run_test(wh.con, check)
+        for check in data_tests()
         if check.name == "small_groups_suppressed"
     }
 

@@ -24,10 +24,11 @@ from sklearn.preprocessing import StandardScaler
 from assets.ingest.contract import SOURCES
 from assets.ingest.loader import ensure_tables, ingest_source
 from assets.resources import WarehouseResource, open_working_db
+from assets.settings import bind_settings
 from assets.warehouse import early_warning as ew
 from assets.warehouse.pseudonyms import sync_participant_keys
 from assets.warehouse.risk_assets import early_warning
-from assets.warehouse.sql_runner import all_sql_tables, bind_settings, run_sql_table, sql_tables
+from tests import dbt_compiled
 from tests.conftest import copy_examples
 from tests.unit.marts_harness import MartsHarness
 
@@ -86,10 +87,9 @@ class History:
 
     def snapshots(self) -> pl.DataFrame:
         bind_settings(self.con, self.wh.settings)
-        for table in sql_tables("core"):
-            if table.name in CORE_FOLDS:
-                run_sql_table(self.con, table)
+        dbt_compiled.build(self.con, [f"core.{name}" for name in CORE_FOLDS])
         self.wh.run()  # marts on the folded core
+        dbt_compiled.build(self.con, ["core.risk_snapshots"])
         return ew.build_snapshots(self.con)
 
 
@@ -366,8 +366,7 @@ def test_the_dagster_asset_writes_both_marts(settings):
         for source in SOURCES.values():
             ingest_source(con, source, settings.landing_dir, log=lambda m: None)
         sync_participant_keys(con, settings.pseudonym_key())
-        for table in all_sql_tables():
-            run_sql_table(con, table)
+        dbt_compiled.build(con)
     result = dg.materialize(
         [early_warning],
         resources={"warehouse": WarehouseResource()},

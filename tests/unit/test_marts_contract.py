@@ -3,10 +3,8 @@ what they read, and rules that hold for every table (booleans never NULL, reruns
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
-from assets.warehouse.sql_runner import SqlTable, SqlTableError, run_sql_table
 from tests.unit.marts_harness import (
     CORE_TABLES,
     DERIVED_CORE_TABLES,
@@ -390,14 +388,3 @@ def test_rerun_gives_the_same_tables(busy: MartsHarness) -> None:
     busy.run()
     for name, frame in before.items():
         assert busy.frame(name).equals(frame), name
-
-
-def test_a_failing_table_names_itself_and_its_sql_file(tmp_path) -> None:
-    broken = tmp_path / "marts" / "broken_mart.sql"
-    broken.parent.mkdir()
-    broken.write_text("CREATE OR REPLACE TABLE marts.broken_mart AS SELECT 1 / 'x'::INTEGER;")
-    with (
-        duckdb.connect() as con,
-        pytest.raises(SqlTableError, match=r"marts\.broken_mart .*broken_mart\.sql\): "),
-    ):
-        run_sql_table(con, SqlTable("marts", "broken_mart", broken))

@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from assets.warehouse.checks import CHECKS, run_check
+from tests.dbt_compiled import data_tests, run_test
 from tests.unit.marts_harness import MartsHarness
 
 Z = 1.96
@@ -324,7 +324,7 @@ def test_reliability_has_no_program_rollup(reliability: MartsHarness) -> None:
 # --- blocking checks -------------------------------------------------------------------------
 def _outcome_checks():
     tables = {"marts.match_retention", "marts.match_closures"}
-    return [c for c in CHECKS if c.table in tables]
+    return [c for c in data_tests() if c.table in tables]
 
 
 def test_outcome_checks_pass_on_good_marts_and_catch_a_rising_curve() -> None:
@@ -335,10 +335,10 @@ def test_outcome_checks_pass_on_good_marts_and_catch_a_rising_curve() -> None:
     wh.run()
     checks = _outcome_checks()
     assert {c.name for c in checks} >= {"survival_is_a_curve", "closures_add_up"}
-    assert [(c.name, run_check(wh.con, c)[0]) for c in checks] == [(c.name, 0) for c in checks]
+    assert [(c.name, run_test(wh.con, c)[0]) for c in checks] == [(c.name, 0) for c in checks]
     wh.con.execute(
         "UPDATE marts.match_retention SET survival = 0.9 WHERE cohort = 'C1' AND day = 365"
     )
     curve = next(c for c in checks if c.name == "survival_is_a_curve")
-    failures, sample = run_check(wh.con, curve)
+    failures, sample = run_test(wh.con, curve)
     assert failures >= 1 and "P/C1/365" in sample

@@ -13,11 +13,9 @@ from assets.ingest.contract import SOURCES
 from assets.ingest.loader import ingest_source
 from assets.reidentify import ReidentifyError, audit_log_path, reidentify
 from assets.resources import open_working_db
-from assets.warehouse.checks import CHECKS
 from assets.warehouse.pseudonyms import published_fingerprint, sync_participant_keys
-from assets.warehouse.sql_runner import all_sql_tables
-from assets.warehouse.table_builds import build_tables
 from pipelines.cli import main
+from tests import dbt_compiled
 from tests.conftest import copy_examples
 
 SECRET_A = "secret-a-" + "ab" * 20
@@ -26,10 +24,9 @@ SECRET_B = "secret-b-" + "cd" * 20
 
 def _run_info(settings) -> dict:
     """Sync the keys with the settings' secret, build core.run_info, return its row."""
-    run_info = [t for t in all_sql_tables() if t.qualified_name == "core.run_info"]
     with open_working_db(settings) as con:
         sync_participant_keys(con, settings.pseudonym_key())
-        build_tables(con, run_info, CHECKS, settings, "run", lambda _: None)
+        dbt_compiled.build(con, ["core.run_info"])
         cursor = con.execute("SELECT * FROM core.run_info")
         names = [d[0] for d in cursor.description]
         return dict(zip(names, cursor.fetchone(), strict=True))

@@ -27,7 +27,7 @@ from assets.publish import (
 )
 from assets.resources import open_working_db
 from assets.warehouse.pseudonyms import sync_participant_keys
-from assets.warehouse.sql_runner import all_sql_tables, run_sql_table
+from tests import dbt_compiled
 from tests.conftest import copy_examples, write_landing
 
 
@@ -40,8 +40,7 @@ def working(settings):
         for source in SOURCES.values():
             ingest_source(con, source, settings.landing_dir, log=lambda m: None)
         sync_participant_keys(con, settings.pseudonym_key())
-        for table in all_sql_tables():
-            run_sql_table(con, table)
+        dbt_compiled.build(con)
     return settings
 
 

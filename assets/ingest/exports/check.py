@@ -31,8 +31,7 @@ from assets.ingest.exports.surveys import empty_item_warnings, questions_to_map
 from assets.ingest.files import LandedFile, discover
 from assets.ingest.loader import FileResult, ensure_tables, ingest_file, ingest_source
 from assets.ingest.validation import literal
-from assets.settings import Settings
-from assets.warehouse.sql_runner import bind_settings
+from assets.settings import Settings, bind_settings
 
 EXPORTS_FOLDER = SURVEY_EXPORTS.folder
 # What the next run would know from the working database, copied into the check's own one.
