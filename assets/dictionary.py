@@ -15,6 +15,7 @@ from assets.ingest.loader import ensure_tables
 from assets.publish import published_tables
 from assets.settings import load_settings
 from assets.warehouse.early_warning import create_tables as create_risk_tables
+from assets.warehouse.outcomes import create_tables as create_outcome_tables
 from assets.warehouse.pseudonyms import sync_participant_keys
 from assets.warehouse.sql_runner import all_sql_tables, bind_settings, run_sql_table
 from assets.warehouse.table_builds import ensure_state_table
@@ -28,6 +29,7 @@ def empty_warehouse() -> duckdb.DuckDBPyConnection:
     for table in all_sql_tables():
         run_sql_table(con, table)
     create_risk_tables(con)  # the early warning's marts are filled by Python, not SQL
+    create_outcome_tables(con)  # and so are the outcome marts
     ensure_state_table(con)
     return con
 

@@ -32,6 +32,7 @@ from assets.settings import (
     ensure_restricted_dir,
     load_settings,
 )
+from assets.warehouse.sql_functions import register_functions
 from assets.warehouse.sql_runner import bind_settings
 
 LOCK_WAIT_SECONDS = 600
@@ -75,6 +76,7 @@ def open_working_db(settings: Settings, wait_seconds: float = LOCK_WAIT_SECONDS)
         # Checkpoint less often than every 16 MB of WAL: each one rewrites the growing file,
         # which made ingest of many files a fifth slower. Closing checkpoints anyway.
         con.execute("SET checkpoint_threshold = '1GB'")
+        register_functions(con)  # t_quantile_975() of the survey marts
         bind_settings(con, settings)
         yield con
     finally:

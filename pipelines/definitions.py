@@ -16,13 +16,16 @@ from assets.warehouse.assets import (
     participant_keys,
     table_key,
 )
+from assets.warehouse.outcome_assets import OUTCOME_KEYS, outcome_marts
 from assets.warehouse.risk_assets import RISK_KEYS, early_warning
 from assets.warehouse.sql_runner import all_sql_tables
 from pipelines.jobs import refresh_all
 from pipelines.sensors import LANDING_SENSORS, dead_runs_sensor
 
 published_warehouse = build_publish_asset(
-    [table_key(t.qualified_name) for t in all_sql_tables() if t.layer != "restricted"] + RISK_KEYS
+    [table_key(t.qualified_name) for t in all_sql_tables() if t.layer != "restricted"]
+    + RISK_KEYS
+    + OUTCOME_KEYS
 )
 
 
@@ -50,6 +53,7 @@ defs = dg.Definitions(
         participant_keys,
         WAREHOUSE_TABLES,
         early_warning,
+        outcome_marts,
         published_warehouse,
         dashboards,
     ],

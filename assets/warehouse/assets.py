@@ -11,6 +11,7 @@ from assets.dictionary import empty_warehouse
 from assets.ingest.contract import SOURCES
 from assets.resources import WarehouseResource
 from assets.warehouse.checks import CHECKS, DataCheck, run_check
+from assets.warehouse.outcomes import OUTCOME_TABLES
 from assets.warehouse.pseudonyms import sync_participant_keys
 from assets.warehouse.sql_runner import SqlTable, all_sql_tables, tables_referenced
 from assets.warehouse.table_builds import build_tables
@@ -228,7 +229,10 @@ def build_check(check: DataCheck) -> dg.AssetChecksDefinition:
 
 
 WAREHOUSE_TABLES = build_warehouse_asset(all_sql_tables(), CHECKS)
-# The checks of tables built elsewhere (staging: what ingest loaded adds up).
+# The checks of tables built elsewhere (staging: what ingest loaded adds up); the outcome
+# marts' step runs its own (outcome_assets.py).
 CHECK_DEFINITIONS = [
-    build_check(check) for check in CHECKS if table_key(check.table) not in WAREHOUSE_TABLES.keys
+    build_check(check)
+    for check in CHECKS
+    if table_key(check.table) not in WAREHOUSE_TABLES.keys and check.table not in OUTCOME_TABLES
 ]

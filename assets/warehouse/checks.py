@@ -151,13 +151,15 @@ _OUTSIDE_WINDOW = """
       AND (m.meeting_date < k.matched_on
            OR m.meeting_date > least(coalesce(k.ended_on, getvariable('as_of')), getvariable('as_of')))"""
 
-_SURVIVAL_IS_A_CURVE = """
+_INCIDENCE_IS_A_CURVE = """
     WITH curve AS (
-        SELECT *, lag(survival) OVER (PARTITION BY program, cohort ORDER BY day) AS earlier
+        SELECT *, lag(early_closure) OVER (PARTITION BY program, cohort ORDER BY day) AS earlier
         FROM marts.match_retention)
     SELECT count(*), string_agg(program || '/' || cohort || '/' || day, ', ') FROM curve
-    WHERE survival < 0 OR survival > 1 OR survival > earlier
-       OR ci_low > survival OR ci_high < survival OR ci_low < 0 OR ci_high > 1"""
+    WHERE early_closure < 0 OR early_closure > 1 OR early_closure < earlier
+       OR early_closure_ci_low > early_closure OR early_closure_ci_high < early_closure
+       OR early_closure_ci_low < 0 OR early_closure_ci_high > 1
+       OR survival IS DISTINCT FROM 1 - early_closure"""
 
 CHECKS: list[DataCheck] = [
     *(_reconciliation(table) for table in SOURCES),
@@ -229,13 +231,14 @@ CHECKS: list[DataCheck] = [
               OR (health_score IS NULL) <> (health_band IS NULL)""",
         blocking=True,
     ),
-    # Outcomes: a survival curve outside [0, 1] or rising with time would mislead.
+    # Outcomes: a cumulative incidence outside [0, 1] or falling with time would mislead.
     DataCheck(
         "marts.match_retention",
-        "survival_is_a_curve",
-        "survival lies in [0, 1], never rises from one day to a later one within a "
-        "(program, cohort), and its interval holds it.",
-        _SURVIVAL_IS_A_CURVE,
+        "early_closure_is_a_curve",
+        "early_closure lies in [0, 1], never falls from one day to a later one within a "
+        "(program, cohort), its interval lies in [0, 1] and holds it, and survival is its "
+        "complement.",
+        _INCIDENCE_IS_A_CURVE,
         blocking=True,
     ),
     _unique("marts.match_retention", "program, cohort, day"),

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from assets.settings import Settings
+from assets.warehouse.sql_functions import register_functions
 
 SQL_DIR = Path(__file__).parent / "sql"
 LAYERS = ("restricted", "core", "marts")
@@ -99,7 +100,9 @@ def in_dependency_order(
 
 
 def bind_settings(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """Make the run's settings visible to SQL as variables, and local time the program's."""
+    """Make the run's settings visible to SQL as variables, and local time the program's;
+    and the functions the SQL calls (sql_functions.py) callable."""
+    register_functions(con)
     con.execute("SET TimeZone = ?", [settings.timezone])
     values = {
         "as_of": ("DATE", settings.as_of),

@@ -22,6 +22,8 @@ import duckdb
 import polars as pl
 
 from assets.settings import Settings, load_settings
+from assets.warehouse.outcomes import build_outcome_marts
+from assets.warehouse.sql_functions import register_functions
 from assets.warehouse.sql_runner import SqlTable, all_sql_tables, bind_settings, run_sql_table
 
 # docs/core_tables.md, column for column.
@@ -353,10 +355,13 @@ class MartsHarness:
 
     # --- running and reading -------------------------------------------------------------
     def run(self) -> MartsHarness:
-        """Bind the settings and (re)build every mart, in dependency order."""
+        """Bind the settings and (re)build every mart, in dependency order: the SQL marts,
+        then the outcome marts (Python, assets/warehouse/outcomes.py), which read them."""
+        register_functions(self.con)
         bind_settings(self.con, self.settings)
         for table in [*derived_core_tables(), *mart_tables()]:
             run_sql_table(self.con, table)
+        build_outcome_marts(self.con, self.settings)
         return self
 
     def rows(self, table: str, order_by: str | None = None, **where: Any) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ WITH goal_counts AS (
         count(*) FILTER (WHERE status = 'abandoned') AS goals_abandoned,
         count(*) FILTER (WHERE status = 'open') AS goals_open,
         count(*) FILTER (WHERE is_overdue) AS goals_overdue,
+        -- Open goals without a target date can never be overdue: outside the rate's n.
+        count(*) FILTER (WHERE status = 'open' AND target_date IS NULL) AS goals_open_undated,
         quantile_cont(days_to_achieve, 0.5) FILTER (WHERE status = 'achieved')
             AS median_days_to_achieve,
         count(*) FILTER (WHERE is_smart) / count(*) AS smart_share
@@ -55,7 +57,8 @@ SELECT
     (wilson_centre - wilson_half_width)::DOUBLE AS attainment_ci_low,
     (wilson_centre + wilson_half_width)::DOUBLE AS attainment_ci_high,
     median_days_to_achieve::DOUBLE AS median_days_to_achieve,
-    smart_share::DOUBLE AS smart_share
+    smart_share::DOUBLE AS smart_share,
+    goals_open_undated
 FROM wilson
 ORDER BY program, cohort, horizon;
 
@@ -73,3 +76,4 @@ COMMENT ON COLUMN marts.goal_attainment.attainment_ci_low IS 'Lower bound of the
 COMMENT ON COLUMN marts.goal_attainment.attainment_ci_high IS 'Upper bound of the Wilson 95% interval (z = 1.96) of attainment_rate on n = achieved + abandoned + overdue; NULL when n is 0.';
 COMMENT ON COLUMN marts.goal_attainment.median_days_to_achieve IS 'Continuous median of days_to_achieve over achieved goals; NULL when none.';
 COMMENT ON COLUMN marts.goal_attainment.smart_share IS 'Share of the goals that are SMART (non-blank measure and a target date).';
+COMMENT ON COLUMN marts.goal_attainment.goals_open_undated IS 'Open goals without a target_date: they can never be overdue, so they stay outside attainment_rate''s n (shown so that a reader sees what the rate leaves out).';
