@@ -42,7 +42,12 @@ nps_groups AS (
         count(*) AS n_respondents,
         CAST(sum(promoters) AS BIGINT) AS promoters,
         CAST(sum(passives) AS BIGINT) AS passives,
-        CAST(sum(detractors) AS BIGINT) AS detractors
+        CAST(sum(detractors) AS BIGINT) AS detractors,
+        -- for the clustered interval, with scores 1 / 0 / -1 (x 100 below): per respondent
+        -- n_g answers and S_g = promoters - detractors
+        sum((promoters - detractors) * (promoters - detractors)) AS respondent_squares,
+        sum(answers * (promoters - detractors)) AS respondent_cross,
+        sum(answers * answers) AS respondent_answer_squares
     FROM respondent_groups
     GROUP BY ALL
 ),
@@ -57,16 +62,27 @@ scored AS (
 ),
 
 with_interval AS (
+    -- Interval of a mean of answers (METRICS.md, shared rules), of the scores 100 / 0 / -100:
+    -- t with G - 1 degrees of freedom, standard error clustered by respondent. With T =
+    -- promoters - detractors, N^2 sum(u_g^2) = N^2 sum(S_g^2) - 2 N T sum(n_g S_g)
+    -- + T^2 sum(n_g^2), exact integers (in units of 1; x 100 for the score).
     SELECT
         *,
-        1.96::DOUBLE * 100
-        * sqrt(
-            -- never below 0 mathematically; greatest() guards against rounding
-            greatest(
-                promoter_share + detractor_share - (promoter_share - detractor_share) ** 2, 0
-            )
-            / n
-        ) AS nps_half_width
+        CASE
+            WHEN n_respondents >= 2
+                THEN 100 * t_quantile_975(n_respondents - 1)
+                * sqrt(
+                    n_respondents / (n_respondents - 1)
+                    * CAST(
+                        n::HUGEINT * n * respondent_squares
+                        - 2 * n::HUGEINT * (promoters - detractors) * respondent_cross
+                        + (promoters - detractors)::HUGEINT * (promoters - detractors)
+                        * respondent_answer_squares
+                        AS DOUBLE
+                    )
+                )
+                / (n * n)
+        END AS nps_half_width
     FROM scored
 )
 
@@ -92,8 +108,15 @@ SELECT
     CASE WHEN NOT suppressed THEN passives END AS passives,
     CASE WHEN NOT suppressed THEN detractors END AS detractors,
     CASE WHEN NOT suppressed THEN nps END::DOUBLE AS nps,
-    CASE WHEN NOT suppressed THEN nps - nps_half_width END::DOUBLE AS nps_ci_low,
-    CASE WHEN NOT suppressed THEN nps + nps_half_width END::DOUBLE AS nps_ci_high,
+    -- clipped to the score's range [-100, 100] (greatest and least skip NULLs: test first)
+    CASE
+        WHEN NOT suppressed AND nps_half_width IS NOT NULL
+            THEN greatest(nps - nps_half_width, -100)
+    END::DOUBLE AS nps_ci_low,
+    CASE
+        WHEN NOT suppressed AND nps_half_width IS NOT NULL
+            THEN least(nps + nps_half_width, 100)
+    END::DOUBLE AS nps_ci_high,
     suppressed
 FROM disclosure_cells
 ORDER BY program, survey_id, cohort, role;
@@ -111,6 +134,6 @@ COMMENT ON COLUMN marts.nps.promoters IS 'Answers of 9 or 10; NULL when suppress
 COMMENT ON COLUMN marts.nps.passives IS 'Answers of 7 or 8; NULL when suppressed.';
 COMMENT ON COLUMN marts.nps.detractors IS 'Answers of 0 to 6; NULL when suppressed.';
 COMMENT ON COLUMN marts.nps.nps IS '100 x (promoters - detractors) / n; NULL when suppressed.';
-COMMENT ON COLUMN marts.nps.nps_ci_low IS 'nps - 1.96 x 100 x sqrt((pP + pD - (pP - pD)^2) / n), pP and pD the promoter and detractor shares; NULL when suppressed.';
-COMMENT ON COLUMN marts.nps.nps_ci_high IS 'nps + 1.96 x 100 x sqrt((pP + pD - (pP - pD)^2) / n); NULL when suppressed.';
+COMMENT ON COLUMN marts.nps.nps_ci_low IS 'greatest(nps - t x se, -100): 95% interval of the mean of the scores 100 (promoter), 0 (passive), -100 (detractor) with answers clustered by respondent; se = sqrt(G/(G - 1) x sum over respondents g of u_g^2) / n, u_g the sum of (score - nps) over g''s answers, G = n_respondents; t the 0.975 quantile of Student''s t with G - 1 degrees of freedom. NULL when n_respondents < 2 or suppressed.';
+COMMENT ON COLUMN marts.nps.nps_ci_high IS 'least(nps + t x se, 100) (see nps_ci_low); NULL when n_respondents < 2 or suppressed.';
 COMMENT ON COLUMN marts.nps.suppressed IS 'True when n_respondents < min group size k, or by complementary suppression on the nps rows alone: (1) the mentor/mentee sibling of a suppressed row within (program, cohort, survey_id); (2) within (program, survey_id, role), when the suppressed real cohorts are exactly one or have fewer than k respondents together, the unsuppressed real cohort with the fewest respondents (ties: smallest cohort name); (1) then (2) repeated until stable.';

@@ -67,32 +67,81 @@ pair_items AS (
     WHERE intake_answer IS NOT NULL AND closing_answer IS NOT NULL
 ),
 
-change_groups AS (
-    -- Integer sums, so every figure is exact and independent of row order.
+respondent_changes AS (
+    -- One row per respondent of each group (the respondent is in every grouping set): their
+    -- pairs and sums, so the interval can be clustered by respondent. Integer sums, so every
+    -- figure is exact and independent of row order.
     SELECT
         program,
         CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
         CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
         item,
-        count(*) AS n_pairs,
-        count(DISTINCT respondent_key) AS n_respondents,
-        sum(intake_answer) / count(*) AS intake_mean,
-        sum(closing_answer) / count(*) AS closing_mean,
-        sum(change) / count(*) AS mean_change,
-        -- sample standard deviation: sqrt((n*sum(x^2) - sum(x)^2) / (n*(n-1)))
-        sqrt(
-            (count(*) * sum(change * change) - sum(change) * sum(change))
-            / (count(*) * (count(*) - 1))
-        ) AS change_sd,
-        count(*) FILTER (WHERE change > 0) / count(*) AS improved_share,
-        count(*) FILTER (WHERE change < 0) / count(*) AS declined_share
+        count(*) AS pairs,
+        sum(intake_answer) AS intake_sum,
+        sum(closing_answer) AS closing_sum,
+        sum(change) AS change_sum,
+        count(*) FILTER (WHERE change > 0) AS improved,
+        count(*) FILTER (WHERE change < 0) AS declined
     FROM pair_items
     GROUP BY GROUPING SETS (
-        (program, cohort, role, item),
-        (program, role, item),
-        (program, cohort, item),
-        (program, item)
+        (program, cohort, role, item, respondent_key),
+        (program, role, item, respondent_key),
+        (program, cohort, item, respondent_key),
+        (program, item, respondent_key)
     )
+),
+
+change_sums AS (
+    SELECT
+        program,
+        cohort,
+        role,
+        item,
+        CAST(sum(pairs) AS BIGINT) AS n_pairs,
+        count(*) AS n_respondents,
+        sum(intake_sum) AS intake_sum,
+        sum(closing_sum) AS closing_sum,
+        sum(change_sum) AS change_sum,
+        sum(improved) AS improved,
+        sum(declined) AS declined,
+        sum(change_sum * change_sum) AS respondent_squares,
+        sum(pairs * change_sum) AS respondent_cross,
+        sum(pairs * pairs) AS respondent_pair_squares
+    FROM respondent_changes
+    GROUP BY ALL
+),
+
+change_groups AS (
+    SELECT
+        program,
+        cohort,
+        role,
+        item,
+        n_pairs,
+        n_respondents,
+        intake_sum / n_pairs AS intake_mean,
+        closing_sum / n_pairs AS closing_mean,
+        change_sum / n_pairs AS mean_change,
+        -- Interval of a mean of answers (METRICS.md, shared rules), over the pairs' changes:
+        -- t with G - 1 degrees of freedom, standard error clustered by respondent, from
+        -- N^2 sum(u_g^2) = N^2 sum(S_g^2) - 2 N T sum(n_g S_g) + T^2 sum(n_g^2) (integers).
+        CASE
+            WHEN n_respondents >= 2
+                THEN t_quantile_975(n_respondents - 1)
+                * sqrt(
+                    n_respondents / (n_respondents - 1)
+                    * CAST(
+                        n_pairs::HUGEINT * n_pairs * respondent_squares
+                        - 2 * n_pairs::HUGEINT * change_sum * respondent_cross
+                        + change_sum::HUGEINT * change_sum * respondent_pair_squares
+                        AS DOUBLE
+                    )
+                )
+                / (n_pairs * n_pairs)
+        END AS half_width,
+        improved / n_pairs AS improved_share,
+        declined / n_pairs AS declined_share
+    FROM change_sums
 )
 
 SELECT
@@ -116,14 +165,8 @@ SELECT
     CASE WHEN NOT suppressed THEN intake_mean END::DOUBLE AS intake_mean,
     CASE WHEN NOT suppressed THEN closing_mean END::DOUBLE AS closing_mean,
     CASE WHEN NOT suppressed THEN mean_change END::DOUBLE AS mean_change,
-    CASE
-        WHEN NOT suppressed AND n_pairs >= 2
-            THEN mean_change - 1.96::DOUBLE * change_sd / sqrt(n_pairs)
-    END::DOUBLE AS ci_low,
-    CASE
-        WHEN NOT suppressed AND n_pairs >= 2
-            THEN mean_change + 1.96::DOUBLE * change_sd / sqrt(n_pairs)
-    END::DOUBLE AS ci_high,
+    CASE WHEN NOT suppressed THEN mean_change - half_width END::DOUBLE AS ci_low,
+    CASE WHEN NOT suppressed THEN mean_change + half_width END::DOUBLE AS ci_high,
     CASE WHEN NOT suppressed THEN improved_share END::DOUBLE AS improved_share,
     CASE WHEN NOT suppressed THEN declined_share END::DOUBLE AS declined_share,
     suppressed
@@ -142,8 +185,8 @@ COMMENT ON COLUMN marts.survey_change.n_respondents IS 'Distinct respondents amo
 COMMENT ON COLUMN marts.survey_change.intake_mean IS 'Mean intake answer of those pairs; NULL when suppressed.';
 COMMENT ON COLUMN marts.survey_change.closing_mean IS 'Mean closing answer of those pairs; NULL when suppressed.';
 COMMENT ON COLUMN marts.survey_change.mean_change IS 'Mean change (closing - intake); NULL when suppressed.';
-COMMENT ON COLUMN marts.survey_change.ci_low IS 'mean_change - 1.96 x sample standard deviation of the changes / sqrt(n_pairs); NULL when n_pairs < 2 or suppressed.';
-COMMENT ON COLUMN marts.survey_change.ci_high IS 'mean_change + 1.96 x sample standard deviation of the changes / sqrt(n_pairs); NULL when n_pairs < 2 or suppressed.';
+COMMENT ON COLUMN marts.survey_change.ci_low IS 'mean_change - t x se: 95% interval of the mean change with pairs clustered by respondent; se = sqrt(G/(G - 1) x sum over respondents g of u_g^2) / n_pairs, u_g the sum of (change - mean_change) over g''s pairs, G = n_respondents; t the 0.975 quantile of Student''s t with G - 1 degrees of freedom. A change among those who answered both waves, not an effect of the program. NULL when n_respondents < 2 or suppressed.';
+COMMENT ON COLUMN marts.survey_change.ci_high IS 'mean_change + t x se (see ci_low); NULL when n_respondents < 2 or suppressed.';
 COMMENT ON COLUMN marts.survey_change.improved_share IS 'Share of pairs with change > 0; NULL when suppressed.';
 COMMENT ON COLUMN marts.survey_change.declined_share IS 'Share of pairs with change < 0; NULL when suppressed.';
 COMMENT ON COLUMN marts.survey_change.suppressed IS 'True when n_respondents < min group size k, or by complementary suppression: (1) the mentor/mentee sibling of a suppressed row within (program, cohort, item); (2) within (program, role, item), when the suppressed real cohorts are exactly one or have fewer than k respondents together, the unsuppressed real cohort with the fewest respondents (ties: smallest cohort name); (1) then (2) repeated until stable.';
