@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from assets.warehouse.sql_functions import register_functions
 from assets.warehouse.sql_runner import all_sql_tables, run_sql_table
 
 AS_OF = dt.date(2026, 3, 15)
@@ -645,6 +646,7 @@ def _core(con: duckdb.DuckDBPyConnection) -> None:
     }  # fmt: skip
     for name, value in variables.items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
+    register_functions(con)  # what the mart SQL calls (t_quantile_975)
     for table in all_sql_tables():  # the known matches (from core), then health by month
         if table.qualified_name in ("core.known_matches", "marts.program_health_by_month"):
             run_sql_table(con, table)
