@@ -6,7 +6,7 @@ responses" here, never a blank or a zero.
 
 from __future__ import annotations
 
-from dashboards import fmt
+from dashboards import fmt, glossary
 from dashboards.figures import PALETTE, Axis, Series, category_chart
 from dashboards.headline import headline_rows, make_tiles
 from dashboards.page import (
@@ -162,8 +162,10 @@ def build(ctx: Context) -> Body:
             section(
                 "items",
                 "Scores by question",
-                "Mean answer (1–5) in bold; below it the 95% interval, the share answering 4 or 5 "
-                f"(top-2-box) and n. Groups with fewer than {k} respondents are suppressed.",
+                "Mean answer (1–5) in bold; below it the 95% interval (a mentor answering for "
+                "several mentees counts as one source, so a group of few people gets a wide "
+                f"interval), the top-2 box and n. {glossary.TOP_2_BOX} Groups with fewer than "
+                f"{k} respondents are suppressed.",
                 table(items, _item_columns(k), keys=KEYS, empty="No survey answers yet."),
                 wide=True,
             ),
@@ -182,7 +184,8 @@ def build(ctx: Context) -> Body:
                 "nps",
                 "Net Promoter Score by cohort and role",
                 "% promoters (9–10) minus % detractors (0–6), from −100 to +100; the whisker is "
-                "the 95% interval.",
+                "the 95% interval (a mentor answering for several mentees counts as one source; "
+                "never beyond −100 or +100).",
                 chart(
                     "nps-chart",
                     _role_chart(rows, "nps", Axis("NPS", fmt.signed, "+.0f", (-100, 100)), k),
