@@ -60,6 +60,7 @@ STAGES = (
     ("tables", "core + marts tables, one step (warehouse_tables)"),
     ("marts", "marts (marts/*)"),
     ("early_warning", "early warning (early_warning)"),
+    ("outcomes", "outcome marts (outcome_marts)"),
     ("checks", "checks (asset check steps)"),
     ("publish", "publish (warehouse/published)"),
     ("dashboards", "dashboards (dashboards/pages)"),
@@ -72,6 +73,7 @@ STAGE_PREFIXES = {
     "warehouse_tables": "tables",  # one step building every core and mart table in order
     "marts": "marts",
     "early_warning": "early_warning",  # builds marts.match_risk and marts.risk_backtest
+    "outcome_marts": "outcomes",  # builds the four outcome marts (statsmodels, scipy)
     "warehouse": "publish",
     "dashboards": "dashboards",
 }

@@ -89,13 +89,19 @@ def outcome_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     selected = context.selected_asset_check_keys
     for check in OUTCOME_CHECKS:
         key = table_key(check.table)
-        if dg.AssetCheckKey(key, check.name) not in selected or check.name not in results:
+        if dg.AssetCheckKey(key, check.name) not in selected:
             continue
-        failures, sample = results[check.name]
+        # not run (the marts could not be computed): reported as not passed, as the SQL
+        # tables' step does
+        failures, sample = results.get(check.name, (None, None))
         yield dg.AssetCheckResult(
             asset_key=key,
             check_name=check.name,
             passed=failures == 0,
             severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
-            metadata={"failing_rows": failures, "sample": sample or "", "table_status": status},
+            metadata={
+                "failing_rows": failures if failures is not None else -1,
+                "sample": sample or "",
+                "table_status": status,
+            },
         )

@@ -210,7 +210,7 @@ def match_closures(ends: pl.DataFrame) -> pl.DataFrame:
                 "early_share_ci_low": share_low,
                 "early_share_ci_high": share_high,
                 **{reason: reasons.count(reason) for reason in REASONS},
-                "unknown_reason": sum(r not in REASONS for r in reasons),
+                "unknown_reason": reasons.count("unknown_reason"),  # blank end_reason
                 "median_days_to_early_closure": (
                     float(np.median(early["t"].to_numpy())) if early.height else None
                 ),

@@ -12,6 +12,7 @@ from assets.ingest.loader import FileResult, ingest_source
 from assets.resources import open_working_db
 from assets.settings import Settings
 from assets.warehouse.checks import CHECKS, run_check
+from assets.warehouse.outcomes import build_outcome_marts
 from assets.warehouse.pseudonyms import sync_participant_keys
 from assets.warehouse.sql_runner import all_sql_tables, run_sql_table
 
@@ -45,6 +46,7 @@ def build(settings: Settings) -> list[str]:
         sync_participant_keys(con, settings.pseudonym_key())
         for table in all_sql_tables():
             run_sql_table(con, table)
+        build_outcome_marts(con, settings)  # the outcome marts (Python), after what they read
         return [
             f"{check.table}:{check.name}"
             for check in CHECKS

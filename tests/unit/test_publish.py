@@ -15,6 +15,7 @@ from assets.ingest.contract import SOURCES
 from assets.ingest.loader import ingest_source
 from assets.publish import PUBLISHED_TABLES, VERSION_KEY, publish
 from assets.resources import open_working_db
+from assets.warehouse.outcomes import build_outcome_marts
 from assets.warehouse.pseudonyms import sync_participant_keys
 from assets.warehouse.sql_runner import all_sql_tables, run_sql_table
 from tests.conftest import copy_examples, write_landing
@@ -31,6 +32,7 @@ def working(settings):
         sync_participant_keys(con, settings.pseudonym_key())
         for table in all_sql_tables():
             run_sql_table(con, table)
+        build_outcome_marts(con, settings)  # the outcome marts are Python (outcomes.py)
     return settings
 
 
