@@ -34,6 +34,7 @@ from dashboards.sql import (
     fetch,
     in_time_order,
     pivot,
+    within,
 )
 from dashboards.trends import trend_rows, trend_section
 
@@ -69,8 +70,8 @@ GROUP BY survey_id ORDER BY max(wave_on) DESC NULLS LAST, {WAVE_ORDER}
 _SATISFACTION_BY_ROLE = pivot(
     {
         "sat": "mean",
-        "sat_low": "ci_low",
-        "sat_high": "ci_high",
+        "sat_low": within("ci_low", 1, 5),
+        "sat_high": within("ci_high", 1, 5),
         "sat_top2": "top2_share",
         "sat_n": "n_respondents",
         "sat_suppressed": "suppressed",
@@ -97,8 +98,8 @@ _RATES_BY_ROLE = pivot(
 _SCORES_BY_ITEM = pivot(
     {
         "mean": "mean",
-        "low": "ci_low",
-        "high": "ci_high",
+        "low": within("ci_low", 1, 5),
+        "high": within("ci_high", 1, 5),
         "top2": "top2_share",
         "n": "n_respondents",
         "suppressed": "suppressed",

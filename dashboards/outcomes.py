@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from dashboards import fmt, glossary
 from dashboards.figures import FONT, GRID, INK, MUTED, PALETTE, Axis, Series, category_chart
 from dashboards.page import Body, Column, Context, Filter, Option, chart, section, table
-from dashboards.sql import ALL, WAVE_ORDER, Row, fetch, in_time_order, pivot, table_exists
+from dashboards.sql import ALL, WAVE_ORDER, Row, fetch, in_time_order, pivot, table_exists, within
 
 TITLE = "Outcomes"
 LEDE = "Do matches last, do answers change from intake to closing, which pairings work?"
@@ -62,8 +62,8 @@ CHANGE_SQL = f"""
     pivot(
         {
             "change": "mean_change",
-            "low": "ci_low",
-            "high": "ci_high",
+            "low": within("ci_low", -4, 4),
+            "high": within("ci_high", -4, 4),
             "n": "n_pairs",
             "respondents": "n_respondents",
             "suppressed": "suppressed",
