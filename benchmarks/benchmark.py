@@ -128,6 +128,13 @@ FLOOR_CHILD = textwrap.dedent(
     def run(query, params=None):
         result = con.execute(query, params) if params is not None else con.execute(query)
         return result.fetchall() if result is not None else []
+    # The t quantile of the survey intervals (scipy, as the pipeline's t_quantile_975).
+    from duckdb.sqltypes import DOUBLE
+    from scipy.stats import t as student_t
+    con.create_function(
+        "t_quantile_975",
+        lambda df: None if df is None or df < 1 else float(student_t.ppf(0.975, df)),
+        [DOUBLE], DOUBLE, null_handling="special")
     clock = time.perf_counter()
     run("SET TimeZone = ?", [timezone])
     for name, value in (("as_of", f"DATE '{as_of}'"), ("min_group_size", int(k)),
