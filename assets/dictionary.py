@@ -1,8 +1,8 @@
 """The data dictionary, generated from the DuckDB comments of every published table.
 
 The docs live once: for the dbt models in their YAML (assets/warehouse/dbt/models/*/_models.yml,
-which dbt persists as COMMENTs), for the ingest tables and the early warning's marts in their
-DDL. This builds the schema, empty, in an in-memory database from those and writes it out as
+which dbt persists as COMMENTs), for the ingest tables and the marts Python writes (early warning,
+outcomes) in their DDL. This builds the schema, empty, in an in-memory database from those and writes it out as
 Markdown, so the docs are never written twice. No model's SQL runs.
 """
 
@@ -17,6 +17,7 @@ from assets.ingest.validation import ident, literal
 from assets.publish import published_tables
 from assets.warehouse.dbt_project import models
 from assets.warehouse.early_warning import create_tables as create_risk_tables
+from assets.warehouse.outcomes import create_tables as create_outcome_tables
 from assets.warehouse.table_builds import ensure_state_table
 from assets.warehouse.table_keys import TABLE_KEYS_DDL
 
@@ -39,6 +40,7 @@ def empty_warehouse() -> duckdb.DuckDBPyConnection:
                 f"IS {literal(column['description'])}"
             )
     create_risk_tables(con)  # the early warning's marts are filled by Python, not SQL
+    create_outcome_tables(con)  # and so are the outcome marts
     ensure_state_table(con)
     con.execute(TABLE_KEYS_DDL)  # filled by the publish step
     return con

@@ -35,6 +35,7 @@ from assets.settings import (
     load_settings,
 )
 from assets.warehouse.pseudonyms import ensure_participant_keys_table
+from assets.warehouse.sql_functions import register_functions
 
 LOCK_WAIT_SECONDS = 600
 _LOCK_MESSAGE = "Could not set lock"
@@ -82,6 +83,7 @@ def open_working_db(settings: Settings, wait_seconds: float = LOCK_WAIT_SECONDS)
         # Checkpoint less often than every 16 MB of WAL: each one rewrites the growing file,
         # which made ingest of many files a fifth slower. Closing checkpoints anyway.
         con.execute("SET checkpoint_threshold = '1GB'")
+        register_functions(con)  # t_quantile_975() of the survey marts
         bind_settings(con, settings)
         ensure_participant_keys_table(con)  # read by core.run_info (the secret's fingerprint)
         yield con

@@ -256,6 +256,8 @@ def _alerts(env: dict[str, str], smtp_host: str | None) -> dict:
     if url and not url.startswith(("http://", "https://")):
         raise SettingsError(f"{ENV_PREFIX}ALERT_WEBHOOK_URL={url!r} must be an http(s) URL")
     return {"alert_recipients": recipients, "alert_webhook_url": url}
+
+
 def bind_settings(con, settings: Settings) -> None:
     """Make the run's settings visible to SQL as DuckDB variables (`getvariable('as_of')`),
     and local time the program's: SQL never has values formatted into it."""

@@ -60,6 +60,7 @@ STAGES = (
     ("tables", "core + marts tables, one step (warehouse_tables)"),
     ("marts", "marts (marts/*)"),
     ("early_warning", "early warning (early_warning)"),
+    ("outcomes", "outcome marts (outcome_marts)"),
     ("checks", "checks (asset check steps)"),
     ("publish", "publish (warehouse/published)"),
     ("dashboards", "dashboards (dashboards/pages)"),
@@ -72,6 +73,7 @@ STAGE_PREFIXES = {
     "warehouse_tables": "tables",  # one step building every core and mart table in order
     "marts": "marts",
     "early_warning": "early_warning",  # builds marts.match_risk and marts.risk_backtest
+    "outcome_marts": "outcomes",  # builds the four outcome marts (statsmodels, scipy)
     "warehouse": "publish",
     "dashboards": "dashboards",
 }
@@ -126,6 +128,13 @@ FLOOR_CHILD = textwrap.dedent(
     def run(query, params=None):
         result = con.execute(query, params) if params is not None else con.execute(query)
         return result.fetchall() if result is not None else []
+    # The t quantile of the survey intervals (scipy, as the pipeline's t_quantile_975).
+    from duckdb.sqltypes import DOUBLE
+    from scipy.stats import t as student_t
+    con.create_function(
+        "t_quantile_975",
+        lambda df: None if df is None or df < 1 else float(student_t.ppf(0.975, df)),
+        [DOUBLE], DOUBLE, null_handling="special")
     clock = time.perf_counter()
     run("SET TimeZone = ?", [timezone])
     for name, value in (("as_of", f"DATE '{as_of}'"), ("min_group_size", int(k)),

@@ -10,6 +10,7 @@
 --   SET VARIABLE as_of = DATE '<D>';
 --   SET VARIABLE min_group_size = 5; SET VARIABLE lapse_days = 60;
 --   SET VARIABLE first_meeting_grace_days = 14; SET VARIABLE default_target_per_month = 2.0;
+-- and a function t_quantile_975(df), the 0.975 quantile of Student's t (scipy t.ppf).
 -- The marked repeat block near the end (complementary suppression, a few thousand rows) is
 -- run again until a pass changes nothing, as the pipeline's sql_runner does.
 -- Differences from the pipeline, none of which changes a figure on the generated data:
@@ -292,17 +293,17 @@ stats AS (
         CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
         survey_id,
         CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
-        count(guidance) AS guidance_n, avg(guidance) AS guidance_mean, stddev_samp(guidance) AS guidance_sd,
+        count(guidance) AS guidance_n, avg(guidance) AS guidance_mean,
         count_if(guidance >= 4) AS guidance_top2,
-        count(networking) AS networking_n, avg(networking) AS networking_mean, stddev_samp(networking) AS networking_sd,
+        count(networking) AS networking_n, avg(networking) AS networking_mean,
         count_if(networking >= 4) AS networking_top2,
-        count(skills) AS skills_n, avg(skills) AS skills_mean, stddev_samp(skills) AS skills_sd,
+        count(skills) AS skills_n, avg(skills) AS skills_mean,
         count_if(skills >= 4) AS skills_top2,
-        count(feedback) AS feedback_n, avg(feedback) AS feedback_mean, stddev_samp(feedback) AS feedback_sd,
+        count(feedback) AS feedback_n, avg(feedback) AS feedback_mean,
         count_if(feedback >= 4) AS feedback_top2,
-        count(communication) AS communication_n, avg(communication) AS communication_mean, stddev_samp(communication) AS communication_sd,
+        count(communication) AS communication_n, avg(communication) AS communication_mean,
         count_if(communication >= 4) AS communication_top2,
-        count(satisfaction) AS satisfaction_n, avg(satisfaction) AS satisfaction_mean, stddev_samp(satisfaction) AS satisfaction_sd,
+        count(satisfaction) AS satisfaction_n, avg(satisfaction) AS satisfaction_mean,
         count_if(satisfaction >= 4) AS satisfaction_top2
     FROM kept
     GROUP BY GROUPING SETS (
@@ -313,18 +314,19 @@ stats AS (
     )
 ),
 people AS (
-    -- One row per respondent of each group, with the items they answered.
+    -- One row per respondent of each group: the items they answered, how many answers and
+    -- their sum (for the interval clustered by respondent).
     SELECT
         program,
         CASE WHEN grouping(cohort) = 1 THEN '(all)' ELSE cohort END AS cohort,
         survey_id,
         CASE WHEN grouping(role) = 1 THEN '(all)' ELSE role END AS role,
-        bool_or(guidance IS NOT NULL) AS guidance,
-        bool_or(networking IS NOT NULL) AS networking,
-        bool_or(skills IS NOT NULL) AS skills,
-        bool_or(feedback IS NOT NULL) AS feedback,
-        bool_or(communication IS NOT NULL) AS communication,
-        bool_or(satisfaction IS NOT NULL) AS satisfaction
+        count(guidance) AS guidance_cnt, sum(guidance) AS guidance_sum,
+        count(networking) AS networking_cnt, sum(networking) AS networking_sum,
+        count(skills) AS skills_cnt, sum(skills) AS skills_sum,
+        count(feedback) AS feedback_cnt, sum(feedback) AS feedback_sum,
+        count(communication) AS communication_cnt, sum(communication) AS communication_sum,
+        count(satisfaction) AS satisfaction_cnt, sum(satisfaction) AS satisfaction_sum
     FROM kept
     GROUP BY GROUPING SETS (
         (program, cohort, survey_id, role, respondent_id),
@@ -334,16 +336,24 @@ people AS (
     )
 ),
 respondents AS (
+    -- G (respondents with an answer) and the sum over them of u_g^2, u_g = S_g - n_g * mean.
     SELECT
-        program, cohort, survey_id, role,
-        count_if(guidance) AS guidance_r,
-        count_if(networking) AS networking_r,
-        count_if(skills) AS skills_r,
-        count_if(feedback) AS feedback_r,
-        count_if(communication) AS communication_r,
-        count_if(satisfaction) AS satisfaction_r
-    FROM people
-    GROUP BY program, cohort, survey_id, role
+        p.program, p.cohort, p.survey_id, p.role,
+        count_if(p.guidance_cnt > 0) AS guidance_r,
+        sum((p.guidance_sum - p.guidance_cnt * s.guidance_mean) ** 2) FILTER (WHERE p.guidance_cnt > 0) AS guidance_u2,
+        count_if(p.networking_cnt > 0) AS networking_r,
+        sum((p.networking_sum - p.networking_cnt * s.networking_mean) ** 2) FILTER (WHERE p.networking_cnt > 0) AS networking_u2,
+        count_if(p.skills_cnt > 0) AS skills_r,
+        sum((p.skills_sum - p.skills_cnt * s.skills_mean) ** 2) FILTER (WHERE p.skills_cnt > 0) AS skills_u2,
+        count_if(p.feedback_cnt > 0) AS feedback_r,
+        sum((p.feedback_sum - p.feedback_cnt * s.feedback_mean) ** 2) FILTER (WHERE p.feedback_cnt > 0) AS feedback_u2,
+        count_if(p.communication_cnt > 0) AS communication_r,
+        sum((p.communication_sum - p.communication_cnt * s.communication_mean) ** 2) FILTER (WHERE p.communication_cnt > 0) AS communication_u2,
+        count_if(p.satisfaction_cnt > 0) AS satisfaction_r,
+        sum((p.satisfaction_sum - p.satisfaction_cnt * s.satisfaction_mean) ** 2) FILTER (WHERE p.satisfaction_cnt > 0) AS satisfaction_u2
+    FROM people AS p
+    JOIN stats AS s USING (program, cohort, survey_id, role)
+    GROUP BY p.program, p.cohort, p.survey_id, p.role
 ),
 joined AS (
     SELECT * FROM stats JOIN respondents USING (program, cohort, survey_id, role)
@@ -351,21 +361,24 @@ joined AS (
 items AS (
     -- INCLUDE NULLS: a group with one answer has no sd, and must stay.
     FROM joined UNPIVOT INCLUDE NULLS (
-        (n, n_respondents, mean, sd, top2) FOR item IN (
-            (guidance_n, guidance_r, guidance_mean, guidance_sd, guidance_top2) AS 'guidance',
-            (networking_n, networking_r, networking_mean, networking_sd, networking_top2) AS 'networking',
-            (skills_n, skills_r, skills_mean, skills_sd, skills_top2) AS 'skills',
-            (feedback_n, feedback_r, feedback_mean, feedback_sd, feedback_top2) AS 'feedback',
-            (communication_n, communication_r, communication_mean, communication_sd, communication_top2) AS 'communication',
-            (satisfaction_n, satisfaction_r, satisfaction_mean, satisfaction_sd, satisfaction_top2) AS 'satisfaction'
+        (n, n_respondents, mean, u2, top2) FOR item IN (
+            (guidance_n, guidance_r, guidance_mean, guidance_u2, guidance_top2) AS 'guidance',
+            (networking_n, networking_r, networking_mean, networking_u2, networking_top2) AS 'networking',
+            (skills_n, skills_r, skills_mean, skills_u2, skills_top2) AS 'skills',
+            (feedback_n, feedback_r, feedback_mean, feedback_u2, feedback_top2) AS 'feedback',
+            (communication_n, communication_r, communication_mean, communication_u2, communication_top2) AS 'communication',
+            (satisfaction_n, satisfaction_r, satisfaction_mean, satisfaction_u2, satisfaction_top2) AS 'satisfaction'
         )
     )
 )
 SELECT
     program, cohort, survey_id, role, item, n, n_respondents,
     mean::DOUBLE AS mean,
-    CASE WHEN n >= 2 THEN mean - 1.96::DOUBLE * sd / sqrt(n) END::DOUBLE AS ci_low,
-    CASE WHEN n >= 2 THEN mean + 1.96::DOUBLE * sd / sqrt(n) END::DOUBLE AS ci_high,
+    -- t with G - 1 degrees of freedom, se clustered by respondent (METRICS.md, shared rules)
+    CASE WHEN n_respondents >= 2 THEN mean - t_quantile_975(n_respondents - 1)
+        * sqrt(n_respondents / (n_respondents - 1) * u2) / n END::DOUBLE AS ci_low,
+    CASE WHEN n_respondents >= 2 THEN mean + t_quantile_975(n_respondents - 1)
+        * sqrt(n_respondents / (n_respondents - 1) * u2) / n END::DOUBLE AS ci_high,
     (top2 / n)::DOUBLE AS top2_share,
     n_respondents < getvariable('min_group_size') AS suppressed
 FROM items

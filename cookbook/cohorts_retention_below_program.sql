@@ -1,5 +1,8 @@
 -- Which cohorts keep fewer matches to 180 days (not closed early) than their program as a whole?
+-- survival = 1 - the estimated share closing early within 180 days (cumulative incidence:
+-- a completed match counts as completed, not as still at risk of closing early).
 -- clearly_below: the cohort's whole 95% interval lies under the program's estimate.
+-- at_risk: matches followed 180 days or more; under 10 the estimate is too shaky to read.
 SELECT
     c.program,
     c.cohort,

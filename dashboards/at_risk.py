@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from urllib.parse import quote
 
-from dashboards import fmt, queue
+from dashboards import fmt, glossary, queue
 from dashboards.page import Body, Column, Context, Tile, group_filters, section, table, tile_groups
 from dashboards.sql import Row, fetch, per_group, table_exists
 
@@ -523,13 +523,13 @@ def _backtest_panel(rows: list[Row]) -> str:
             "AUC",
             lambda r: "—" if r["auc"] is None else f"{r['auc']:.2f}",
             numeric=True,
-            about="Ranking quality: 0.5 is chance, 1 is perfect.",
+            about=glossary.AUC,
         ),
         Column(
             "Brier",
             lambda r: "—" if r["brier"] is None else f"{r['brier']:.3f}",
             numeric=True,
-            about="Mean squared error of the probabilities; lower is better.",
+            about=glossary.BRIER,
         ),
         Column("Flagged", lambda r: fmt.count(r["flagged"]), numeric=True),
         Column("Model precision", lambda r: fmt.pct(r["model_precision"]), numeric=True),
@@ -537,7 +537,8 @@ def _backtest_panel(rows: list[Row]) -> str:
         Column("Model recall", lambda r: fmt.pct(r["model_recall"]), numeric=True),
         Column("Rule recall", lambda r: fmt.pct(r["rule_recall"]), numeric=True),
     ]
-    return summary + table(rows, columns, keys=()) + _calibration(tested[-1])
+    terms = f'<p class="explain">{glossary.AUC} {glossary.BRIER}</p>'
+    return summary + terms + table(rows, columns, keys=()) + _calibration(tested[-1])
 
 
 def _calibration(row: Row) -> str:
@@ -551,6 +552,5 @@ def _calibration(row: Row) -> str:
     ]
     return (
         f"<h3>Calibration, month end {fmt.date(row['test_month'])}</h3>"
-        '<p class="explain">When the forecast says 30%, about 30% of those pairs should close '
-        "early or go quiet.</p>" + table(bins, columns, keys=())
+        f'<p class="explain">{glossary.CALIBRATION}</p>' + table(bins, columns, keys=())
     )

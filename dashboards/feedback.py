@@ -6,7 +6,7 @@ responses" here, never a blank or a zero.
 
 from __future__ import annotations
 
-from dashboards import fmt
+from dashboards import fmt, glossary
 from dashboards.figures import PALETTE, Axis, Series, category_chart
 from dashboards.headline import headline_rows, make_tiles
 from dashboards.page import (
@@ -34,6 +34,7 @@ from dashboards.sql import (
     fetch,
     in_time_order,
     pivot,
+    within,
 )
 from dashboards.trends import trend_rows, trend_section
 
@@ -69,8 +70,8 @@ GROUP BY survey_id ORDER BY max(wave_on) DESC NULLS LAST, {WAVE_ORDER}
 _SATISFACTION_BY_ROLE = pivot(
     {
         "sat": "mean",
-        "sat_low": "ci_low",
-        "sat_high": "ci_high",
+        "sat_low": within("ci_low", 1, 5),
+        "sat_high": within("ci_high", 1, 5),
         "sat_top2": "top2_share",
         "sat_n": "n_respondents",
         "sat_suppressed": "suppressed",
@@ -97,8 +98,8 @@ _RATES_BY_ROLE = pivot(
 _SCORES_BY_ITEM = pivot(
     {
         "mean": "mean",
-        "low": "ci_low",
-        "high": "ci_high",
+        "low": within("ci_low", 1, 5),
+        "high": within("ci_high", 1, 5),
         "top2": "top2_share",
         "n": "n_respondents",
         "suppressed": "suppressed",
@@ -162,8 +163,10 @@ def build(ctx: Context) -> Body:
             section(
                 "items",
                 "Scores by question",
-                "Mean answer (1–5) in bold; below it the 95% interval, the share answering 4 or 5 "
-                f"(top-2-box) and n. Groups with fewer than {k} respondents are suppressed.",
+                "Mean answer (1–5) in bold; below it the 95% interval (a mentor answering for "
+                "several mentees counts as one source, so a group of few people gets a wide "
+                f"interval), the top-2 box and n. {glossary.TOP_2_BOX} Groups with fewer than "
+                f"{k} respondents are suppressed.",
                 table(items, _item_columns(k), keys=KEYS, empty="No survey answers yet."),
                 wide=True,
             ),
@@ -182,7 +185,8 @@ def build(ctx: Context) -> Body:
                 "nps",
                 "Net Promoter Score by cohort and role",
                 "% promoters (9–10) minus % detractors (0–6), from −100 to +100; the whisker is "
-                "the 95% interval.",
+                "the 95% interval (a mentor answering for several mentees counts as one source; "
+                "never beyond −100 or +100).",
                 chart(
                     "nps-chart",
                     _role_chart(rows, "nps", Axis("NPS", fmt.signed, "+.0f", (-100, 100)), k),

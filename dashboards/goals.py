@@ -4,7 +4,7 @@ the restricted at-risk page."""
 
 from __future__ import annotations
 
-from dashboards import fmt
+from dashboards import fmt, glossary
 from dashboards.figures import PALETTE, Axis, Series, category_chart
 from dashboards.headline import headline_rows, live, make_tiles
 from dashboards.page import (
@@ -44,6 +44,7 @@ _ATTAINMENT_BY_HORIZON = pivot(
         "abandoned": "goals_abandoned",
         "open": "goals_open",
         "overdue": "goals_overdue",
+        "undated": "goals_open_undated",
         "median_days": "median_days_to_achieve",
         "smart_share": "smart_share",
     },
@@ -122,7 +123,9 @@ def build(ctx: Context) -> Body:
                 "attainment",
                 "Goal attainment by horizon",
                 "Achieved ÷ (achieved + abandoned + overdue) for short-term, long-term and all "
-                "goals. The whisker is the 95% interval: wide means few goals to judge by.",
+                f"goals. {glossary.HORIZON} The whisker is the 95% interval: wide means few "
+                "goals to judge by. Open goals without a target date can never be overdue, so "
+                "they are left out of the rate (the hover counts them).",
                 chart("attainment-chart", _attainment_chart(rows)),
             ),
             section(
@@ -147,8 +150,8 @@ def build(ctx: Context) -> Body:
             section(
                 "quality",
                 "SMART goals and goal coverage",
-                "SMART: goals with a measure and a target date. Coverage: pairs matched 30+ days "
-                "ago that set a goal within their first 30 days.",
+                f"{glossary.SMART} Coverage: pairs matched 30+ days ago that set a goal within "
+                "their first 30 days.",
                 chart("quality-chart", _quality_chart(rows)),
             ),
             section(
@@ -234,6 +237,8 @@ def _attainment_chart(rows: list[Row]):
         RATE_AXIS,
         detail=lambda row, series: (
             f"<br>n = {fmt.count(row[series.value.replace('_rate', '_n')])} goals resolved"
+            f" · {fmt.count(row[series.value.replace('_rate', '_undated')])} open without a "
+            "target date, left out"
         ),
         note=lambda _row, _s: "no goals resolved yet",
     )

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from dashboards import fmt
+from dashboards import fmt, glossary
 from dashboards.figures import FONT, GRID, INK, MUTED, PALETTE, Axis, Series, category_chart
 from dashboards.page import Body, Column, Context, Filter, Option, chart, section, table
-from dashboards.sql import ALL, WAVE_ORDER, Row, fetch, in_time_order, pivot, table_exists
+from dashboards.sql import ALL, WAVE_ORDER, Row, fetch, in_time_order, pivot, table_exists, within
 
 TITLE = "Outcomes"
 LEDE = "Do matches last, do answers change from intake to closing, which pairings work?"
@@ -42,18 +42,28 @@ ATTRIBUTES = {
     ),
 }
 RELIABLE_ALPHA = 0.7
+MIN_COMPLETE_FOR_ALPHA = 10  # below this the mart gives no alpha (METRICS.md)
+MIN_AT_RISK = 10  # figures resting on fewer matches still followed are greyed out
+SHAKY = "#cbd5e1"  # the grey of a figure resting on fewer than MIN_AT_RISK matches
+NO_DIFFERENCE = "no detectable difference"
+TOO_EARLY = "too early to tell: no match followed a year yet"
 MAX_WAVES = 8  # newest survey waves per program in the reliability table
 SHARE_AXIS = Axis("share", fmt.pct, ".0%", (0, 1))
 
 RETENTION_SQL = in_time_order("SELECT * FROM marts.match_retention", "day")
-CLOSURES_SQL = in_time_order("SELECT * FROM marts.match_closures")
+# at_risk_365: matches followed a year or more, on which early_closure_rate rests.
+CLOSURES_SQL = in_time_order(
+    "SELECT c.*, r.at_risk AS at_risk_365 FROM marts.match_closures AS c "
+    "LEFT JOIN marts.match_retention AS r ON r.program = c.program AND r.cohort = c.cohort "
+    "AND r.day = 365"
+)
 CHANGE_SQL = f"""
     SELECT program, item, {
     pivot(
         {
             "change": "mean_change",
-            "low": "ci_low",
-            "high": "ci_high",
+            "low": within("ci_low", -4, 4),
+            "high": within("ci_high", -4, 4),
             "n": "n_pairs",
             "respondents": "n_respondents",
             "suppressed": "suppressed",
@@ -71,6 +81,12 @@ DESIGN_SQL = """
     ORDER BY program, attribute,
         CASE level WHEN 'same' THEN 0 WHEN 'different' THEN 1 WHEN 'unknown' THEN 3 ELSE 2 END,
         level"""
+# One row per (program, attribute): the log-rank test of the attribute's levels.
+TESTS_SQL = """
+    SELECT program, attribute, any_value(logrank_p) AS logrank_p,
+        any_value(logrank_p_holm) AS logrank_p_holm, count(*) AS levels
+    FROM marts.match_design WHERE program <> '(all)'
+    GROUP BY ALL ORDER BY program, attribute"""
 RELIABILITY_SQL = f"""
     SELECT * FROM marts.survey_reliability
     QUALIFY dense_rank() OVER (PARTITION BY program ORDER BY {WAVE_ORDER}) <= {MAX_WAVES}
@@ -82,6 +98,7 @@ def build(ctx: Context) -> Body:
     closures = _rows(ctx, "marts.match_closures", CLOSURES_SQL)
     change = _rows(ctx, "marts.survey_change", CHANGE_SQL)
     design = _rows(ctx, "marts.match_design", DESIGN_SQL)
+    tests = _rows(ctx, "marts.match_design", TESTS_SQL)
     reliability = _rows(ctx, "marts.survey_reliability", RELIABILITY_SQL)
     return Body(
         filters=[_program_filter(ctx)],
@@ -89,20 +106,25 @@ def build(ctx: Context) -> Body:
         sections=[
             section(
                 "retention",
-                "Matches that last",
-                "Share of matches not closed early by 30, 90, 180 and 365 days after matching "
-                "(Kaplan–Meier: a match still running, or completed, counts while it lasted). "
-                "The band is the 95% interval; a curve stops where no match has lasted that "
-                "long yet.",
+                "Early closure over time",
+                "Estimated share of matches that close early within 30, 90, 180 and 365 days "
+                f"of matching. {glossary.CUMULATIVE_INCIDENCE} {glossary.KAPLAN_MEIER} "
+                "The band is the 95% interval; a curve stops where no match has been followed "
+                f"that long yet, and points resting on fewer than {MIN_AT_RISK} matches still "
+                "followed are grey: too few to read.",
                 chart("retention-chart", _retention_chart(retention)),
             ),
             section(
                 "closures",
-                "Early closures by reason",
-                "Matches that ended before completing, by the reason recorded, per cohort.",
-                "<h3>Early closures, by reason</h3>"
+                "Early closures",
+                "Matches that ended before completing, by the reason recorded, per cohort; and "
+                "the estimated share of matches that close early within a year of matching.",
+                "<h3>Early closures so far, by reason</h3>"
                 + chart("closure-reasons-chart", _reasons_chart(closures))
-                + "<h3>Early-closure rate, of ended matches</h3>"
+                + "<h3>Estimated share of matches that close early within a year</h3>"
+                + '<p class="explain">Cumulative incidence at 365 days, with its 95% interval '
+                "(not the share of ended matches: in a young cohort most of the ends so far are "
+                f"early ones). Grey: fewer than {MIN_AT_RISK} matches followed a year.</p>"
                 + chart("closure-rate-chart", _closure_rate_chart(closures)),
             ),
             section(
@@ -110,25 +132,32 @@ def build(ctx: Context) -> Body:
                 "From intake to closing",
                 "Mean change of each answer (1–5) from a person's intake survey to their "
                 "closing survey of the same match, all cohorts; the whisker is the 95% "
-                f"interval. Groups under {ctx.k} respondents are suppressed.",
+                "interval (people answering for several matches counted as one source). "
+                f"{glossary.SURVEY_CHANGE} Groups under {ctx.k} respondents are suppressed.",
                 chart("change-chart", _change_chart(change, ctx.k)),
                 wide=True,
             ),
             section(
                 "design",
                 "Which pairings work",
-                "Early-closure rate, goal attainment and cadence attainment by how pairs were "
-                "formed, with 95% intervals. These are associations in your program's data, "
-                "not effects: pairings differ in other ways too.",
-                _design_charts(design),
+                "Estimated share closing early within a year, goal attainment and cadence "
+                "attainment by how pairs were formed, with 95% intervals. These are "
+                "associations in your program's data, not effects: pairings differ in other "
+                f"ways too. Grey: fewer than {MIN_AT_RISK} matches. Below, whether early "
+                "closure differs between the levels at all: a log-rank test per attribute "
+                "(which compares how fast matches close early at each level), with its p-value "
+                "adjusted for testing three attributes (Holm); 0.05 or more means no "
+                "detectable difference.",
+                _design_charts(design) + _tests_table(tests),
                 wide=True,
             ),
             section(
                 "reliability",
                 "Do the surveys measure consistently?",
-                "Cronbach's alpha of the six answer items, per survey wave and role, over "
-                f"responses that answer all six. Below {RELIABLE_ALPHA}: the items do not "
-                "measure one thing consistently, so read them one by one.",
+                f"{glossary.CRONBACH_ALPHA} Per survey wave and role, over responses that "
+                f"answer all six, with its 95% interval (Feldt); shown only from "
+                f"{MIN_COMPLETE_FOR_ALPHA} complete responses. Below {RELIABLE_ALPHA}: the items "
+                "do not measure one thing consistently, so read them one by one.",
                 table(
                     reliability,
                     _reliability_columns(ctx.k),
@@ -169,13 +198,13 @@ def _retention_chart(rows: list[Row]) -> go.Figure | None:
     fig = go.Figure()
     for index, ((program, cohort), group) in enumerate(groups.items()):
         label = fmt.group_label({"program": program, "cohort": cohort})
-        points = [r for r in group if r["survival"] is not None]
+        points = [r for r in group if r["early_closure"] is not None]
         color = INK if cohort == ALL else PALETTE[index % len(PALETTE)]
         meta = {"rule": "series", "keys": {"program": program}}
         name = f"{label} (n = {fmt.count(group[0]['matches'])})"
         days = [0, *(r["day"] for r in points)]
-        low = [1.0, *(_edge(r, "ci_low") for r in points)]
-        high = [1.0, *(_edge(r, "ci_high") for r in points)]
+        low = [0.0, *(_edge(r, "early_closure_ci_low") for r in points)]
+        high = [0.0, *(_edge(r, "early_closure_ci_high") for r in points)]
         fig.add_trace(
             go.Scatter(
                 x=days + days[::-1],
@@ -192,11 +221,12 @@ def _retention_chart(rows: list[Row]) -> go.Figure | None:
         fig.add_trace(
             go.Scatter(
                 x=days,
-                y=[1.0, *(r["survival"] for r in points)],
+                y=[0.0, *(r["early_closure"] for r in points)],
                 name=name,
                 mode="lines+markers",
                 line={"color": color, "width": 3 if cohort == ALL else 2},
-                hovertext=[f"<b>{name}</b><br>day 0: 100% of matches"]
+                marker={"color": [color, *(_shaded(r["at_risk"], color) for r in points)]},
+                hovertext=[f"<b>{name}</b><br>day 0: none closed early yet"]
                 + [_retention_hover(name, r) for r in points],
                 hoverinfo="text",
                 meta=meta,
@@ -207,7 +237,7 @@ def _retention_chart(rows: list[Row]) -> go.Figure | None:
         xaxis={"title": {"text": "days after matching", "font": {"color": MUTED}},
                "tickvals": [0, *HORIZONS], "range": [0, 370], "fixedrange": True,
                "gridcolor": GRID, "zeroline": False},
-        yaxis={"title": {"text": "not closed early", "font": {"color": MUTED}},
+        yaxis={"title": {"text": "estimated share closed early", "font": {"color": MUTED}},
                "tickformat": ".0%", "range": [0, 1.02], "fixedrange": True, "gridcolor": GRID},
     )  # fmt: skip
     return fig
@@ -215,16 +245,28 @@ def _retention_chart(rows: list[Row]) -> go.Figure | None:
 
 def _edge(row: Row, column: str) -> float:
     """An interval bound, or the estimate itself where there is no interval (0% or 100%)."""
-    return row["survival"] if row[column] is None else row[column]
+    return row["early_closure"] if row[column] is None else row[column]
+
+
+def _shaded(at_risk: int | None, color: str) -> str:
+    """Grey for a figure resting on fewer than MIN_AT_RISK matches still followed."""
+    return SHAKY if at_risk is None or at_risk < MIN_AT_RISK else color
 
 
 def _retention_hover(name: str, row: Row) -> str:
-    interval = fmt.interval(row["ci_low"], row["ci_high"], fmt.pct)
+    interval = fmt.interval(row["early_closure_ci_low"], row["early_closure_ci_high"], fmt.pct)
+    shaky = (
+        f"<br>only {fmt.count(row['at_risk'])} matches followed this long: too few to read"
+        if row["at_risk"] < MIN_AT_RISK
+        else ""
+    )
     return (
-        f"<b>{name}</b><br>day {row['day']}: {fmt.pct(row['survival'])} not closed early"
+        f"<b>{name}</b><br>day {row['day']}: an estimated {fmt.pct(row['early_closure'])} "
+        "closed early"
         + (f" (95% interval {interval})" if interval else "")
-        + f"<br>n = {fmt.count(row['matches'])} matches · {fmt.count(row['at_risk'])} lasted "
-        f"{row['day']}+ days · {fmt.count(row['closed_early'])} closed early by then"
+        + f"<br>n = {fmt.count(row['matches'])} matches · {fmt.count(row['at_risk'])} followed "
+        f"{row['day']}+ days · {fmt.count(row['closed_early'])} closed early and "
+        f"{fmt.count(row['completed'])} completed by then" + shaky
     )
 
 
@@ -252,9 +294,9 @@ def _closure_rate_chart(rows: list[Row]) -> go.Figure | None:
         rows,
         [
             Series(
-                "Early-closure rate",
+                "Closing early within a year (estimated)",
                 "early_closure_rate",
-                PALETTE[3],
+                lambda row: _shaded(row["at_risk_365"], PALETTE[3]),
                 kind="dot",
                 low="early_closure_ci_low",
                 high="early_closure_ci_high",
@@ -262,10 +304,11 @@ def _closure_rate_chart(rows: list[Row]) -> go.Figure | None:
         ],
         SHARE_AXIS,
         detail=lambda row, _s: (
-            f"<br>{fmt.count(row['closed_early'])} of n = {fmt.count(row['ended'])} ended "
-            f"matches · {fmt.count(row['matches'])} matches in all"
+            f"<br>n = {fmt.count(row['matches'])} matches · "
+            f"{fmt.count(row['at_risk_365'])} followed a year or more · "
+            f"{fmt.count(row['closed_early'])} closed early so far"
         ),
-        note=lambda _row, _s: "no match has ended yet",
+        note=lambda _row, _s: TOO_EARLY,
     )
 
 
@@ -304,7 +347,13 @@ def _change_chart(rows: list[Row], k: int) -> go.Figure | None:
 
 # --- pairings -------------------------------------------------------------------------------
 DESIGN_SERIES = [
-    ("Early-closure rate", "early_closure_rate", "early_closure_ci", PALETTE[3], "ended"),
+    (
+        "Closing early within a year",
+        "early_closure_rate",
+        "early_closure_ci",
+        PALETTE[3],
+        "matches",
+    ),
     ("Goal attainment", "goal_attainment_rate", "goal_attainment_ci", PALETTE[1], "goals_decided"),
     ("Cadence attainment (mean)", "cadence_attainment_mean", None, PALETTE[0], "matches"),
 ]
@@ -321,7 +370,12 @@ def _design_charts(rows: list[Row]) -> str:
             shown,
             [
                 Series(
-                    name, value, color, kind="dot", low=ci and f"{ci}_low", high=ci and f"{ci}_high"
+                    name,
+                    value,
+                    _by_size(color),
+                    kind="dot",
+                    low=ci and f"{ci}_low",
+                    high=ci and f"{ci}_high",
                 )
                 for name, value, ci, color, _ in DESIGN_SERIES
             ],  # fmt: skip
@@ -333,10 +387,55 @@ def _design_charts(rows: list[Row]) -> str:
             ),
             keys=("program",),
             detail=_design_detail,
-            note=lambda _row, series: f"no {DESIGN_BASES[_base(series)]} yet",
+            note=_design_note,
         )
         panels.append(f"<div><h3>{title}</h3>{chart(f'design-{attribute}-chart', figure)}</div>")
     return f'<div class="multiples">{"".join(panels)}</div>'
+
+
+def _by_size(color: str):
+    return lambda row: _shaded(row["matches"], color)
+
+
+def _design_note(row: Row, series: Series) -> str:
+    if series.value == "early_closure_rate":
+        return TOO_EARLY
+    return f"no {DESIGN_BASES[_base(series)]} yet"
+
+
+def difference_verdict(row: Row) -> str:
+    """Plain words for an attribute's log-rank test (Holm-adjusted p)."""
+    if row["logrank_p_holm"] is None:
+        if row["levels"] < 2:
+            return "one level only: nothing to compare"
+        return "no test possible yet (no early closure, or a level with no match at risk)"
+    if row["logrank_p_holm"] >= 0.05:
+        return NO_DIFFERENCE
+    return "early closure differs between the levels (an association, not an effect)"
+
+
+def _tests_table(rows: list[Row]) -> str:
+    columns = [
+        Column(
+            "Attribute", lambda r: ATTRIBUTES.get(r["attribute"], (fmt.esc(r["attribute"]),))[0]
+        ),
+        Column("Early closure by level", difference_verdict),
+        Column(
+            "p (Holm)",
+            lambda r: "—" if r["logrank_p_holm"] is None else f"{r['logrank_p_holm']:.3f}",
+            numeric=True,
+            about="Log-rank p-value adjusted by Holm's method over the program's attributes",
+        ),
+        Column(
+            "p (one test)",
+            lambda r: "—" if r["logrank_p"] is None else f"{r['logrank_p']:.3f}",
+            numeric=True,
+            about="Log-rank p-value of this attribute alone",
+        ),
+    ]
+    return "<h3>Is there a difference?</h3>" + table(
+        rows, columns, keys=("program",), empty="No matches yet."
+    )
 
 
 def _base(series: Series) -> str:
@@ -361,22 +460,39 @@ def _reliability_columns(k: int) -> list[Column]:
         ),
         Column(
             "Alpha",
-            lambda row: "—" if row["alpha"] is None else f"{row['alpha']:.2f}",
+            lambda row: "—" if _alpha(row) is None else f"{row['alpha']:.2f}",
             numeric=True,
-            about="Cronbach's alpha of the six items",
-            warn=lambda row: row["alpha"] is not None and row["alpha"] < RELIABLE_ALPHA,
+            about=glossary.CRONBACH_ALPHA,
+            warn=lambda row: _alpha(row) is not None and row["alpha"] < RELIABLE_ALPHA,
+        ),
+        Column(
+            "95% interval",
+            lambda row: (
+                "—"
+                if _alpha(row) is None or row["alpha_ci_low"] is None
+                else f"{row['alpha_ci_low']:.2f} to {row['alpha_ci_high']:.2f}"
+            ),
+            numeric=True,
+            about="Feldt's 95% interval of alpha",
         ),
         Column("Reading", lambda row: reliability_reading(row, k)),
     ]
 
 
+def _alpha(row: Row) -> float | None:
+    """The alpha to show: never one from fewer than MIN_COMPLETE_FOR_ALPHA responses."""
+    return row["alpha"] if row["n_complete"] >= MIN_COMPLETE_FOR_ALPHA else None
+
+
 def reliability_reading(row: Row, k: int) -> str:
     """Plain words for an alpha (or for why there is none)."""
-    if row["alpha"] is None:
+    if _alpha(row) is None:
+        if row["n_complete"] < MIN_COMPLETE_FOR_ALPHA:
+            return (
+                f"not shown: fewer than {MIN_COMPLETE_FOR_ALPHA} responses answering all six items"
+            )
         if row["n_respondents"] < k:
             return f"not shown: {fmt.fewer_than(k)} answering all six items"
-        if row["n_complete"] < 2:
-            return "too few complete responses"
         return "everyone gave the same answers: nothing to measure"
     if row["alpha"] < RELIABLE_ALPHA:
         return "the items do not measure one thing consistently"

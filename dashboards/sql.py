@@ -89,6 +89,13 @@ def per_group(measures: str, source: str, where: str = "TRUE") -> str:
         GROUP BY GROUPING SETS ((program, cohort), (program))""")
 
 
+def within(column: str, low: float, high: float) -> str:
+    """SQL for an interval bound kept inside the figure's range (a t interval of a mean of
+    1-5 answers can reach past 1 or 5; the page never shows a bound outside the scale).
+    NULL stays NULL (greatest and least would skip it)."""
+    return f"CASE WHEN {column} IS NOT NULL THEN least(greatest({column}, {low}), {high}) END"
+
+
 def pivot(columns: dict[str, str], by: str, values: dict[str, str]) -> str:
     """Select-list turning one row per `by` value into columns: `<prefix>_<column alias>`.
 

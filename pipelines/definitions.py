@@ -17,12 +17,15 @@ from assets.warehouse.assets import (
     warehouse_tables,
 )
 from assets.warehouse.dbt_project import models
+from assets.warehouse.outcome_assets import OUTCOME_KEYS, outcome_marts
 from assets.warehouse.risk_assets import RISK_KEYS, early_warning
 from pipelines.jobs import refresh_all
 from pipelines.sensors import LANDING_SENSORS, daemon_run_config, dead_runs_sensor
 
 published_warehouse = build_publish_asset(
-    [table_key(name) for name in models() if not name.startswith("restricted.")] + RISK_KEYS
+    [table_key(name) for name in models() if not name.startswith("restricted.")]
+    + RISK_KEYS
+    + OUTCOME_KEYS
 )
 
 
@@ -50,6 +53,7 @@ defs = dg.Definitions(
         participant_keys,
         warehouse_tables,
         early_warning,
+        outcome_marts,
         published_warehouse,
         dashboards,
     ],

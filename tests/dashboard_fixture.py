@@ -334,6 +334,7 @@ def _goals(con: duckdb.DuckDBPyConnection) -> None:
         count(*) FILTER (WHERE status = 'abandoned') AS goals_abandoned,
         count(*) FILTER (WHERE status = 'open') AS goals_open,
         count(*) FILTER (WHERE is_overdue) AS goals_overdue,
+        count(*) FILTER (WHERE status = 'open' AND target_date IS NULL) AS goals_open_undated,
         median(days_to_achieve) FILTER (WHERE status = 'achieved') AS median_days_to_achieve,
         avg(CAST(is_smart AS DOUBLE)) AS smart_share"""
     by_horizon = _rollup(f"horizon, {counts}", "marts.goal_status", "horizon")
@@ -356,7 +357,7 @@ def _goals(con: duckdb.DuckDBPyConnection) -> None:
             (p + 1.96^2 / (2 * resolved)) / (1 + 1.96^2 / resolved)
                 + 1.96 * sqrt(p * (1 - p) / resolved + 1.96^2 / (4 * resolved^2)) / (1 + 1.96^2 / resolved)
                 AS attainment_ci_high,
-            median_days_to_achieve, smart_share
+            median_days_to_achieve, smart_share, goals_open_undated
         FROM rated
         """,
     )

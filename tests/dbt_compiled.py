@@ -16,6 +16,7 @@ import duckdb
 
 from assets.ingest.validation import literal
 from assets.warehouse.dbt_project import TARGET_DIR, ensure_manifest, qualified_name
+from assets.warehouse.sql_functions import register_functions
 
 # Compiled for the in-memory profile: relations are named "memory"."schema"."table".
 _CATALOG = '"memory".'
@@ -79,6 +80,7 @@ def models() -> list[Model]:
 
 def build(con: duckdb.DuckDBPyConnection, tables: list[str] | None = None) -> None:
     """Build `tables` (schema.table; default every model) from their compiled SQL."""
+    register_functions(con)  # as the profile's plugin does on dbt's connections
     wanted = None if tables is None else set(tables)
     for model in models():
         if wanted is not None and model.table not in wanted:

@@ -4,9 +4,11 @@
 
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -168,6 +170,34 @@ def warehouse_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         yield event
 
 
+def ddl_schema(
+    create_tables: Callable[[duckdb.DuckDBPyConnection], None],
+) -> dict[str, tuple[str, list[dg.TableColumn]]]:
+    """Comments and columns of tables Python writes (early warning, outcomes), from their DDL on
+    an empty in-memory database: DDL only, never a model, so the catalog always loads."""
+    con = duckdb.connect()
+    try:
+        create_tables(con)
+        tables = con.execute(
+            "SELECT schema_name || '.' || table_name, coalesce(comment, '') FROM duckdb_tables()"
+        ).fetchall()
+        schema = {name: (comment, []) for name, comment in tables}
+        for table, name, data_type, comment in con.execute(
+            "SELECT schema_name || '.' || table_name, column_name, data_type, comment "
+            "FROM duckdb_columns() WHERE NOT internal ORDER BY schema_name, table_name, column_index"
+        ).fetchall():
+            schema[table][1].append(dg.TableColumn(name, data_type, description=comment or None))
+    finally:
+        con.close()
+    return schema
+
+
+def check_spec(check: DataCheck) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        check.name, asset=table_key(check.table), description=check.description
+    )
+
+
 def build_check(check: DataCheck) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=table_key(check.table),
@@ -187,5 +217,6 @@ def build_check(check: DataCheck) -> dg.AssetChecksDefinition:
     return _check
 
 
-# The checks of tables built by ingest (staging: what was loaded adds up).
-CHECK_DEFINITIONS = [build_check(check) for check in CHECKS]
+# The checks of tables built by ingest (staging: what was loaded adds up); the outcome marts'
+# step runs its own (outcome_assets.py).
+CHECK_DEFINITIONS = [build_check(check) for check in CHECKS if check.table.startswith("staging.")]

@@ -1,5 +1,7 @@
-"""The checks of what ingest loaded (staging), as data: each a query returning (failures,
-sample). The warehouse tables' data tests are dbt tests (assets/warehouse/dbt/macros/tests/).
+"""The checks of the tables Python writes, as data: each a query returning (failures, sample).
+What ingest loaded (staging) adds up; the outcome marts (outcome_assets.py) hold together. The
+dbt models' data tests are dbt tests (assets/warehouse/dbt/macros/tests/); a published
+table's key is declared on the published copy (table_keys.py), so a duplicate fails publish.
 """
 
 from __future__ import annotations
@@ -40,7 +42,40 @@ def _reconciliation(table: str) -> DataCheck:
     )
 
 
-CHECKS: list[DataCheck] = [_reconciliation(table) for table in SOURCES]
+_INCIDENCE_IS_A_CURVE = """
+    WITH curve AS (
+        SELECT *, lag(early_closure) OVER (PARTITION BY program, cohort ORDER BY day) AS earlier
+        FROM marts.match_retention)
+    SELECT count(*), string_agg(program || '/' || cohort || '/' || day, ', ') FROM curve
+    WHERE early_closure < 0 OR early_closure > 1 OR early_closure < earlier
+       OR early_closure_ci_low > early_closure OR early_closure_ci_high < early_closure
+       OR early_closure_ci_low < 0 OR early_closure_ci_high > 1
+       OR survival IS DISTINCT FROM 1 - early_closure"""
+
+CHECKS: list[DataCheck] = [
+    *(_reconciliation(table) for table in SOURCES),
+    # Outcomes: a cumulative incidence outside [0, 1] or falling with time would mislead.
+    DataCheck(
+        "marts.match_retention",
+        "early_closure_is_a_curve",
+        "early_closure lies in [0, 1], never falls from one day to a later one within a "
+        "(program, cohort), its interval lies in [0, 1] and holds it, and survival is its "
+        "complement.",
+        _INCIDENCE_IS_A_CURVE,
+        blocking=True,
+    ),
+    DataCheck(
+        "marts.match_closures",
+        "closures_add_up",
+        "ended = completed + closed_early, and the early closures by reason add up to "
+        "closed_early.",
+        """SELECT count(*), string_agg(program || '/' || cohort, ', ') FROM marts.match_closures
+           WHERE ended <> completed + closed_early
+              OR closed_early <> mentor_withdrew + mentee_withdrew + no_engagement + rematched
+                                 + other + unknown_reason""",
+        blocking=True,
+    ),
+]
 
 
 def run_check(con, check: DataCheck) -> tuple[int, str | None]:

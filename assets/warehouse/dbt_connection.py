@@ -5,7 +5,6 @@ project's SQL functions, as the pipeline's own connections do."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 from typing import Any
@@ -14,15 +13,7 @@ import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from assets.settings import WORKING_DB_MEMORY_LIMIT, bind_settings, load_settings
-
-
-def register_functions(con) -> None:
-    """Python scalar functions of assets/warehouse/sql_functions.py, when that module exists."""
-    if importlib.util.find_spec("assets.warehouse.sql_functions") is None:
-        return
-    from assets.warehouse import sql_functions
-
-    sql_functions.register_functions(con)
+from assets.warehouse.sql_functions import register_functions
 
 
 class Plugin(BasePlugin):

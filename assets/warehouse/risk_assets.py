@@ -4,10 +4,9 @@
 import time
 
 import dagster as dg
-import duckdb
 
 from assets.resources import WarehouseResource
-from assets.warehouse.assets import table_key
+from assets.warehouse.assets import ddl_schema, table_key
 from assets.warehouse.early_warning import build_risk_marts, create_tables
 from assets.warehouse.table_builds import record_built_elsewhere, tables_not_current
 
@@ -17,27 +16,7 @@ RISK_KEYS = [table_key("marts.match_risk"), table_key("marts.risk_backtest")]
 UPSTREAM = [table_key("core.risk_snapshots"), table_key("marts.match_cadence")]
 
 
-def _risk_schema() -> dict[str, tuple[str, list[dg.TableColumn]]]:
-    """The two marts' comments and columns, from their DDL (sql/risk/risk_marts.sql) on an
-    empty in-memory database: DDL only, never a model, so the catalog always loads."""
-    con = duckdb.connect()
-    try:
-        create_tables(con)
-        tables = con.execute(
-            "SELECT schema_name || '.' || table_name, coalesce(comment, '') FROM duckdb_tables()"
-        ).fetchall()
-        schema = {name: (comment, []) for name, comment in tables}
-        for table, name, data_type, comment in con.execute(
-            "SELECT schema_name || '.' || table_name, column_name, data_type, comment "
-            "FROM duckdb_columns() WHERE NOT internal ORDER BY schema_name, table_name, column_index"
-        ).fetchall():
-            schema[table][1].append(dg.TableColumn(name, data_type, description=comment or None))
-    finally:
-        con.close()
-    return schema
-
-
-_SCHEMA = _risk_schema()
+_SCHEMA = ddl_schema(create_tables)
 
 
 def _spec(key: dg.AssetKey) -> dg.AssetSpec:

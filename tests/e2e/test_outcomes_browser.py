@@ -1,6 +1,6 @@
 """The Outcomes page in real Chromium, on the dashboard fixture with its outcome marts built by
-their real SQL files (the fixture's core tables get roster endings, departments, locations and
-intake/closing answers first)."""
+their real code (assets/warehouse/outcomes.py; survey_change by its SQL file): the fixture's
+core tables get roster endings, departments, locations and intake/closing answers first."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
+from assets.settings import load_settings
+from assets.warehouse.outcomes import build_outcome_marts
 from dashboards import build_dashboards
 from tests import dbt_compiled
 from tests.dashboard_fixture import AS_OF, BUILT_AT, MIN_GROUP_SIZE, create_fixture
 from tests.e2e.conftest import LoadedPage, serve
 
-OUTCOME_MARTS = ("match_retention", "match_closures", "match_design", "survey_reliability")
 PROGRAM = "Engineering Mentoring"
 OTHER_PROGRAM = "Liderança & Growth"
 CHARTS = [
@@ -88,7 +89,9 @@ WHERE instrument = 'closing' AND role = 'mentor' AND match_id IN (
 def _outcome_fixture(con: duckdb.DuckDBPyConnection) -> None:
     create_fixture(con)
     con.execute(OUTCOME_CORE)
-    dbt_compiled.build(con, [f"marts.{name}" for name in (*OUTCOME_MARTS, "survey_change")])
+    dbt_compiled.build(con, ["marts.survey_change"])
+    settings = load_settings({"MENTORPULSE_MIN_GROUP_SIZE": str(MIN_GROUP_SIZE)})
+    build_outcome_marts(con, settings.with_as_of(AS_OF))
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +142,57 @@ def test_outcomes_page_draws_every_chart_cleanly(outcomes_page: LoadedPage) -> N
     text = page.inner_text("main")
     assert "associations in your program's data, not effects" in text
     assert "the items do not measure one thing consistently" in text
+
+
+def test_the_page_says_what_the_numbers_are(outcomes_page: LoadedPage) -> None:
+    """Issue 20: an estimate of closing early within a year, never a share of ended matches
+    as a rate; "too early to tell" where no match was followed a year; "no detectable
+    difference" where the Holm-adjusted log-rank p is 0.05 or more; survey change as change
+    among those who answered both waves; no alpha from fewer than 10 responses; each term
+    explained where it appears."""
+    page = outcomes_page.page
+    text = page.inner_text("main")
+    assert "Estimated share of matches that close early within a year" in text
+    assert "Early-closure rate, of ended matches" not in text
+    assert "answered both the intake and the closing survey" in text
+    assert "not an effect of the program" in text
+    for term in ("Kaplan–Meier", "cumulative incidence", "Cronbach's alpha", "log-rank test"):
+        assert term in text, term
+    # The fixture's cohorts are younger than a year: every one-year estimate is missing, and
+    # says why (the note is written under the category's label).
+    labels = page.evaluate(
+        """() => document.getElementById("closure-rate-chart").data.flatMap((t) => t.y || [])"""
+    )
+    assert labels and all("too early to tell" in label for label in labels)
+    values = page.evaluate(
+        """() => document.getElementById("closure-rate-chart").data.flatMap((t) => t.x || [])"""
+    )
+    assert all(value is None for value in values)
+    # Each attribute's verdict; the fixture's differences are all within chance.
+    verdicts = page.locator("#design table tbody tr:visible td:nth-child(2)").all_inner_texts()
+    assert "no detectable difference" in verdicts
+    assert all(
+        v in ("no detectable difference", "one level only: nothing to compare") for v in verdicts
+    )
+    # No alpha from fewer than 10 complete responses.
+    for row in page.locator("#reliability table tbody tr:visible").all():
+        cells = row.locator("td").all_inner_texts()
+        if int(cells[2].replace(",", "")) < 10:
+            assert cells[3] == "—" and cells[4] == "—", cells
+    # The curve estimates early closure, and points resting on fewer than 10 matches still
+    # followed are grey and say so.
+    hovers = page.evaluate(
+        """() => document.getElementById("retention-chart").data
+            .flatMap((t) => t.hovertext || [])"""
+    )
+    assert any("closed early" in h and "95% interval" in h for h in hovers)
+    assert all("not closed early" not in h for h in hovers)
+    greyed = page.evaluate(
+        """() => document.getElementById("retention-chart").data
+            .flatMap((t) => (t.marker && Array.isArray(t.marker.color)) ? t.marker.color : [])"""
+    )
+    few = [h for h in hovers if "too few to read" in h]
+    assert few and greyed.count("#cbd5e1") == len(few)  # the tiny cohorts
 
 
 def test_retention_curves_follow_the_program_filter(outcomes_page: LoadedPage) -> None:

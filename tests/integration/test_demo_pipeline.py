@@ -30,7 +30,7 @@ METRICS_COLUMNS = {
     "set_on status progress_pct achieved_on days_to_achieve is_overdue is_smart",
     "goal_attainment": "program cohort horizon goals_set goals_achieved goals_abandoned "
     "goals_open goals_overdue attainment_rate attainment_ci_low attainment_ci_high "
-    "median_days_to_achieve smart_share",
+    "median_days_to_achieve smart_share goals_open_undated",
     "feedback_scores": "program cohort survey_id role item n n_respondents mean ci_low ci_high "
     "top2_share suppressed",
     "nps": "program cohort survey_id role n n_respondents promoters passives detractors nps "
@@ -40,14 +40,18 @@ METRICS_COLUMNS = {
     "goal_coverage satisfaction_respondents satisfaction_mean response_rate_90d health_score "
     "health_band",
     "at_risk_matches": "match_id status reason",
-    "match_retention": "program cohort day matches at_risk closed_early survival ci_low ci_high",
+    "match_retention": "program cohort day matches at_risk closed_early completed early_closure "
+    "early_closure_ci_low early_closure_ci_high survival ci_low ci_high",
     "match_closures": "program cohort matches ended completed closed_early early_closure_rate "
-    "early_closure_ci_low early_closure_ci_high mentor_withdrew mentee_withdrew no_engagement "
+    "early_closure_ci_low early_closure_ci_high early_share_of_ended early_share_ci_low "
+    "early_share_ci_high mentor_withdrew mentee_withdrew no_engagement "
     "rematched other unknown_reason median_days_to_early_closure",
     "match_design": "program attribute level matches ended closed_early early_closure_rate "
-    "early_closure_ci_low early_closure_ci_high cadence_attainment_mean goals_decided "
+    "early_closure_ci_low early_closure_ci_high logrank_p logrank_p_holm "
+    "cadence_attainment_mean goals_decided "
     "goal_attainment_rate goal_attainment_ci_low goal_attainment_ci_high",
-    "survey_reliability": "program survey_id role n_complete n_respondents alpha",
+    "survey_reliability": "program survey_id role n_complete n_respondents alpha alpha_ci_low "
+    "alpha_ci_high",
 }
 
 

@@ -11,6 +11,7 @@ from assets.ingest.contract import LANDING_SOURCES
 from assets.ingest.loader import FileResult, ingest_source
 from assets.resources import open_working_db
 from assets.settings import Settings
+from assets.warehouse.outcomes import build_outcome_marts
 from assets.warehouse.pseudonyms import sync_participant_keys
 from tests import dbt_compiled
 from tests.dbt_compiled import data_tests, run_test
@@ -44,6 +45,7 @@ def build(settings: Settings) -> list[str]:
     with open_working_db(settings) as con:
         sync_participant_keys(con, settings.pseudonym_key())
         dbt_compiled.build(con)
+        build_outcome_marts(con, settings)  # the outcome marts (Python), after what they read
         return [
             f"{check.table}:{check.name}"
             for check in data_tests()

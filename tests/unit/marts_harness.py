@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from assets.settings import Settings, bind_settings, load_settings
+from assets.warehouse.outcomes import build_outcome_marts
 from tests import dbt_compiled
 
 # docs/core_tables.md, column for column.
@@ -356,9 +357,11 @@ class MartsHarness:
 
     # --- running and reading -------------------------------------------------------------
     def run(self) -> MartsHarness:
-        """Bind the settings and (re)build every mart, in dependency order."""
+        """Bind the settings and (re)build every mart, in dependency order: the SQL marts,
+        then the outcome marts (Python, assets/warehouse/outcomes.py), which read them."""
         bind_settings(self.con, self.settings)
         dbt_compiled.build(self.con, [*DERIVED_CORE_TABLES, *(m.table for m in mart_tables())])
+        build_outcome_marts(self.con, self.settings)
         return self
 
     def rows(self, table: str, order_by: str | None = None, **where: Any) -> list[dict[str, Any]]:

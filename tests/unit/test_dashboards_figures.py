@@ -112,3 +112,16 @@ def test_trend_chart_draws_one_series_per_group_plotted_under_its_month():
 def test_no_rows_means_no_chart():
     assert category_chart([], [Series("Share", "value")], AXIS) is None
     assert trend_chart([], [Series("Share", "value")], AXIS) is None
+
+
+def test_interval_bounds_are_kept_inside_the_scale_and_null_stays_null() -> None:
+    import duckdb
+    import pytest
+
+    from dashboards.sql import within
+
+    con = duckdb.connect()
+    values = con.execute(
+        f"SELECT {within('x', 1, 5)} FROM (VALUES (-0.13::DOUBLE), (3.2), (5.4), (NULL)) AS t(x)"
+    ).fetchall()
+    assert [v for (v,) in values] == [1, pytest.approx(3.2), 5, None]

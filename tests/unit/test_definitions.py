@@ -237,7 +237,20 @@ def test_every_model_shows_its_columns_comments_and_sql_file():
             [schema_name, table_name],
         ).fetchone()
         assert spec.description == table_comment
-    assert specs[table_key("marts.match_retention")].metadata["dagster/column_schema"].columns
+    # the outcome marts (Python): their columns and comments as the DDL gives them
+    from assets.warehouse.outcome_assets import outcome_marts
+
+    outcome_specs = {spec.key: spec for spec in outcome_marts.specs}
+    for name in ("match_retention", "match_closures", "match_design", "survey_reliability"):
+        spec = outcome_specs[table_key(f"marts.{name}")]
+        expected = con.execute(
+            "SELECT column_name, data_type, comment FROM duckdb_columns() "
+            "WHERE schema_name = 'marts' AND table_name = ? ORDER BY column_index",
+            [name],
+        ).fetchall()
+        schema = spec.metadata["dagster/column_schema"]
+        assert [(c.name, c.type, c.description) for c in schema.columns] == expected
+        assert all(description for _, _, description in expected)
 
 
 def test_a_materialized_table_records_its_row_count(tmp_path, monkeypatch):

@@ -158,6 +158,7 @@ def test_cohort_all_horizons(wh: MartsHarness) -> None:
     r = ga(wh, "C1", "(all)")  # g1 achieved, g2 open+overdue, g3 open
     assert (r["goals_set"], r["goals_achieved"], r["goals_abandoned"]) == (3, 1, 0)
     assert (r["goals_open"], r["goals_overdue"]) == (2, 1)
+    assert r["goals_open_undated"] == 1  # g3: can never be overdue, outside the rate's n
     # 1 / (1 + 0 + 1) = 0.5 on n = 2: centre (0.5 + 0.9604) / 2.9208 = 0.5,
     # half = 1.96 * sqrt(0.125 + 0.2401) / 2.9208 = 0.405471
     assert r["attainment_rate"] == 0.5
@@ -186,6 +187,7 @@ def test_wilson_at_n_equal_one(wh: MartsHarness) -> None:
 def test_no_rated_goal_gives_null_rate(wh: MartsHarness) -> None:
     r = ga(wh, "C2", "long_term")  # g5 open, due today: not overdue
     assert (r["goals_set"], r["goals_open"], r["goals_overdue"]) == (1, 1, 0)
+    assert r["goals_open_undated"] == 0  # it has a target date
     assert r["attainment_rate"] is None
     assert r["attainment_ci_low"] is None
     assert r["attainment_ci_high"] is None
@@ -197,6 +199,7 @@ def test_program_rollup_is_computed_from_goals(wh: MartsHarness) -> None:
     # 6 goals: achieved g1 g6, abandoned g4, open g2 g3 g5, overdue g2
     assert (r["goals_set"], r["goals_achieved"], r["goals_abandoned"]) == (6, 2, 1)
     assert (r["goals_open"], r["goals_overdue"]) == (3, 1)
+    assert r["goals_open_undated"] == 1  # g3 (g2 and g5 have target dates)
     assert r["attainment_rate"] == 0.5  # 2 / (2 + 1 + 1)
     assert r["median_days_to_achieve"] == 35.0  # median of 60 and 10
     assert r["smart_share"] == 0.5  # g1 g4 g5 of 6

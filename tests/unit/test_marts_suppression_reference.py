@@ -1,6 +1,6 @@
 """Disclosure control cross-checked against a plain-Python reading of METRICS.md.
 
-Many random small groups go through the SQL fixed point (sql/shared/disclosure_control.sql)
+Many random small groups go through the SQL fixed point (the disclosure_control dbt macro)
 and through the reference below; the suppressed flags must agree row for row, for each of its
 users: feedback_scores and nps (one survey_id per random survey, so they share one warehouse
 run), survey_change (one program per random case), program_health, monthly_trends and

@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from scipy.stats import t as student_t
 
 from tests.unit.marts_harness import MartsHarness
+from tests.unit.test_marts_surveys import clustered_interval
 
 D = "2024-06-30"
 INTAKE = {"instrument": "intake"}
@@ -168,9 +170,11 @@ def test_cohort_rollup(values: MartsHarness) -> None:
     r = change(values, "C1", "(all)")  # changes 3, -1, 3, 3
     assert (r["n_pairs"], r["n_respondents"]) == (4, 4)
     assert (r["intake_mean"], r["closing_mean"], r["mean_change"]) == (2.25, 4.25, 2.0)
-    # deviations 1, -3, 1, 1: squares 12, / 3 = 4, s = 2; 1.96 * 2 / sqrt(4) = 1.96
-    assert r["ci_low"] == pytest.approx(0.04, rel=1e-12)
-    assert r["ci_high"] == pytest.approx(3.96, rel=1e-12)
+    # one pair per respondent: the ordinary t interval. deviations 1, -3, 1, 1: squares 12,
+    # / 3 = 4, s = 2; half width t(0.975; 3) * 2 / sqrt(4)
+    half = student_t.ppf(0.975, 3)
+    assert r["ci_low"] == pytest.approx(2 - half, rel=1e-12)
+    assert r["ci_high"] == pytest.approx(2 + half, rel=1e-12)
     assert (r["improved_share"], r["declined_share"]) == (0.75, 0.25)
 
 
@@ -178,9 +182,9 @@ def test_role_is_the_closing_role_and_instants_decide(values: MartsHarness) -> N
     r = change(values, "C2", "mentee")  # a 5->4, g 3->3 (closing as mentee), h 1->2
     assert (r["n_pairs"], r["n_respondents"]) == (3, 3)
     assert (r["intake_mean"], r["closing_mean"], r["mean_change"]) == (3.0, 3.0, 0.0)
-    # changes -1, 0, 1: s = 1; half width 1.96 / sqrt(3)
-    assert r["ci_high"] == pytest.approx(1.96 / math.sqrt(3), rel=1e-12)
-    assert r["ci_low"] == pytest.approx(-1.96 / math.sqrt(3), rel=1e-12)
+    # changes -1, 0, 1: s = 1; half width t(0.975; 2) / sqrt(3)
+    assert r["ci_high"] == pytest.approx(student_t.ppf(0.975, 2) / math.sqrt(3), rel=1e-12)
+    assert r["ci_low"] == pytest.approx(-student_t.ppf(0.975, 2) / math.sqrt(3), rel=1e-12)
     assert r["improved_share"] == pytest.approx(1 / 3, rel=1e-15)
     assert r["declined_share"] == pytest.approx(1 / 3, rel=1e-15)
     # e (closing before intake) and f (same instant) made no pair: no C2 mentor row either
@@ -194,10 +198,12 @@ def test_program_rollup_counts_a_person_once(values: MartsHarness) -> None:
     assert r["mean_change"] == 1.5
     assert r["intake_mean"] == pytest.approx(14 / 6, rel=1e-15)
     assert r["closing_mean"] == pytest.approx(23 / 6, rel=1e-15)
-    # s^2 = (6 * 29 - 81) / (6 * 5) = 3.1
-    assert r["ci_high"] - r["mean_change"] == pytest.approx(
-        1.96 * math.sqrt(3.1) / math.sqrt(6), rel=1e-12
-    )
+    # clustered by respondent: u_a = (3 - 1.5) + (-1 - 1.5) = -1, c 1.5, d 1.5, g -1.5,
+    # h -0.5: sum u^2 = 8, G = 5; se = sqrt(5/4 * 8) / 6, half width t(0.975; 4) * se
+    half = student_t.ppf(0.975, 4) * math.sqrt(10) / 6
+    assert r["ci_high"] - r["mean_change"] == pytest.approx(half, rel=1e-12)
+    library = clustered_interval([3, -1, 3, 3, 0, 1], ["a", "a", "c", "d", "g", "h"])
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx(library, rel=1e-12)
     assert (r["improved_share"], r["declined_share"]) == (
         pytest.approx(4 / 6),
         pytest.approx(1 / 6),

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+import statsmodels.api as sm
+from scipy.stats import t as student_t
 
 from tests.unit.marts_harness import MartsHarness
 
@@ -35,6 +38,18 @@ def values() -> MartsHarness:
     return wh.run()
 
 
+def clustered_interval(answers: list[float], respondents: list[str]) -> tuple[float, float]:
+    """The library's interval of a mean of answers clustered by respondent: the intercept of
+    OLS(x, 1) with a cluster-robust covariance and t (METRICS.md, shared rules)."""
+    x = np.asarray(answers, dtype=float)
+    groups = np.unique(respondents, return_inverse=True)[1]
+    fit = sm.OLS(x, np.ones_like(x)).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}, use_t=True
+    )
+    low, high = fit.conf_int(alpha=0.05)[0]
+    return float(low), float(high)
+
+
 def fb(wh: MartsHarness, cohort: str, role: str, item: str = "guidance", survey: str = "w"):
     return wh.one(
         "feedback_scores", program="P", cohort=cohort, survey_id=survey, role=role, item=item
@@ -52,12 +67,14 @@ def test_feedback_group_values(values: MartsHarness) -> None:
     r = fb(values, "C1", "mentee")  # 5, 4, 2
     assert (r["n"], r["n_respondents"]) == (3, 3)
     assert r["mean"] == pytest.approx(11 / 3, rel=1e-15)
-    # sample variance: ((4/3)^2 + (1/3)^2 + (5/3)^2) / 2 = (42/9) / 2 = 7/3
-    # half width 1.96 * sqrt(7/3) / sqrt(3) = 1.96 * 0.881917 = 1.728558
-    half = 1.96 * math.sqrt(7 / 3) / math.sqrt(3)
-    assert half == pytest.approx(1.728558, abs=1e-6)
+    # one answer per respondent: the ordinary t interval. sample variance ((4/3)^2 + (1/3)^2
+    # + (5/3)^2) / 2 = 7/3; half width t(0.975; 2) * sqrt(7/3) / sqrt(3) = 4.302653 * 0.881917
+    half = student_t.ppf(0.975, 2) * math.sqrt(7 / 3) / math.sqrt(3)
+    assert half == pytest.approx(3.794583, abs=1e-6)
     assert r["ci_low"] == pytest.approx(11 / 3 - half, rel=1e-12)
     assert r["ci_high"] == pytest.approx(11 / 3 + half, rel=1e-12)
+    library = clustered_interval([5, 4, 2], ["a1", "a2", "a3"])
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx(library, rel=1e-12)
     assert r["top2_share"] == pytest.approx(2 / 3, rel=1e-15)
     assert r["suppressed"] is False
 
@@ -66,9 +83,9 @@ def test_feedback_same_respondent_twice(values: MartsHarness) -> None:
     r = fb(values, "C1", "mentor")  # 3 and 5 from b1
     assert (r["n"], r["n_respondents"]) == (2, 1)
     assert r["mean"] == 4.0
-    # s = sqrt(((-1)^2 + 1^2) / 1) = sqrt(2); 1.96 * sqrt(2) / sqrt(2) = 1.96
-    assert r["ci_low"] == pytest.approx(2.04, rel=1e-12)
-    assert r["ci_high"] == pytest.approx(5.96, rel=1e-12)
+    # one respondent (G = 1): two answers of one person say nothing of the spread between
+    # people, so no interval
+    assert (r["ci_low"], r["ci_high"]) == (None, None)
     assert r["top2_share"] == 0.5
 
 
@@ -83,10 +100,12 @@ def test_feedback_rollups_come_from_the_answers(values: MartsHarness) -> None:
     cohort_all = fb(values, "C1", "(all)")  # 5, 4, 2, 3, 5
     assert (cohort_all["n"], cohort_all["n_respondents"]) == (5, 4)
     assert cohort_all["mean"] == pytest.approx(3.8, rel=1e-15)
-    # deviations 1.2, .2, -1.8, -.8, 1.2: squares sum 6.8, / 4 = 1.7; 1.96 * sqrt(1.7 / 5)
-    assert cohort_all["ci_high"] - cohort_all["mean"] == pytest.approx(
-        1.96 * math.sqrt(0.34), rel=1e-12
-    )
+    # clustered: u = 1.2 (a1), .2 (a2), -1.8 (a3), -.8 + 1.2 = .4 (b1, two answers);
+    # sum u^2 = 4.88, G = 4: se = sqrt(4/3 * 4.88) / 5, half = t(0.975; 3) * se
+    half = student_t.ppf(0.975, 3) * math.sqrt(4 / 3 * 4.88) / 5
+    assert cohort_all["ci_high"] - cohort_all["mean"] == pytest.approx(half, rel=1e-12)
+    library = clustered_interval([5, 4, 2, 3, 5], ["a1", "a2", "a3", "b1", "b1"])
+    assert (cohort_all["ci_low"], cohort_all["ci_high"]) == pytest.approx(library, rel=1e-12)
     assert cohort_all["top2_share"] == pytest.approx(0.6, rel=1e-15)
 
     mentees = fb(values, "(all)", "mentee")  # 5, 4, 2, 1: mean 3, not (11/3 + 1) / 2
@@ -107,16 +126,18 @@ def test_nps_values(values: MartsHarness) -> None:
     r = nps_row(values, "C1", "mentee")  # 10, 10, 7
     assert (r["n"], r["promoters"], r["passives"], r["detractors"]) == (3, 2, 1, 0)
     assert r["nps"] == pytest.approx(200 / 3, rel=1e-15)
-    # pP = 2/3, pD = 0: 2/3 - 4/9 = 2/9; / 3 = 2/27; 1.96 * 100 * sqrt(2/27) = 53.34444
-    half = 196 * math.sqrt(2 / 27)
-    assert half == pytest.approx(53.34444, abs=1e-5)
+    # scores 100, 100, 0, one each: se = 100 * sqrt(1/3) / sqrt(3) = 100/3; half width
+    # t(0.975; 2) * 100/3 = 143.42; the interval is clipped to the score's range
+    half = student_t.ppf(0.975, 2) * 100 / 3
     assert r["nps_ci_low"] == pytest.approx(200 / 3 - half, rel=1e-12)
-    assert r["nps_ci_high"] == pytest.approx(200 / 3 + half, rel=1e-12)
+    assert r["nps_ci_high"] == 100.0  # 200/3 + 143.42, clipped
+    library = clustered_interval([100, 100, 0], ["a1", "a2", "a3"])
+    assert r["nps_ci_low"] == pytest.approx(library[0], rel=1e-12)
+    assert library[1] > 100
 
-    single = nps_row(values, "C2", "mentee")  # one 0: all detractors
+    single = nps_row(values, "C2", "mentee")  # one 0: all detractors, one respondent
     assert single["nps"] == -100.0
-    assert single["nps_ci_low"] == pytest.approx(-100.0, rel=1e-12)  # 1 + ... - 1 = 0
-    assert single["nps_ci_high"] == pytest.approx(-100.0, rel=1e-12)
+    assert (single["nps_ci_low"], single["nps_ci_high"]) == (None, None)
 
     rollup = nps_row(values, "(all)", "mentee")  # 10, 10, 7, 0
     assert (rollup["n"], rollup["promoters"], rollup["passives"], rollup["detractors"]) == (
@@ -126,9 +147,10 @@ def test_nps_values(values: MartsHarness) -> None:
         1,
     )
     assert rollup["nps"] == 25.0  # 100 * (2 - 1) / 4
-    # 0.5 + 0.25 - 0.25^2 = 0.6875; / 4 = 0.171875; 196 * sqrt(0.171875) = 81.25731
-    assert rollup["nps_ci_high"] == pytest.approx(25 + 196 * math.sqrt(0.171875), rel=1e-12)
-    assert rollup["nps_ci_high"] == pytest.approx(106.25731, abs=1e-5)
+    # the unclipped interval reaches beyond both ends: [-100, 100], never +103
+    low, high = clustered_interval([100, 100, 0, -100], ["a1", "a2", "a3", "c1"])
+    assert low < -100 and high > 100
+    assert (rollup["nps_ci_low"], rollup["nps_ci_high"]) == (-100.0, 100.0)
     # mentors gave no nps answer: no mentor rows
     assert values.rows("nps", role="mentor") == []
     assert len(values.rows("nps")) == 6  # C1, C2, (all) x {mentee, (all)}
@@ -328,3 +350,30 @@ def test_response_rate_rows(rates: MartsHarness) -> None:
     rows = rates.rows("survey_response_rates")
     assert len(rows) == 9
     assert {r["survey_id"] for r in rows} == {"s1"}  # a response alone makes no row
+
+
+def test_intervals_equal_the_cluster_robust_ols_on_random_answers() -> None:
+    """feedback_scores and nps against statsmodels OLS(x, 1) with cluster-robust errors by
+    respondent and t with G - 1 degrees of freedom, on mentors answering for several matches."""
+    rng = np.random.default_rng(20)
+    wh = MartsHarness(as_of=D, min_group_size=1)
+    answers: list[tuple[str, int, int]] = []
+    for i in range(40):
+        match = f"m{i}"
+        wh.add_match(match, "2024-01-01")
+        mentor = f"mentor{i % 7}"  # seven mentors, up to six matches each
+        guidance, nps = int(rng.integers(1, 6)), int(rng.integers(0, 11))
+        wh.add_response(match, mentor, role="mentor", survey_id="r", guidance=guidance, nps=nps)
+        answers.append((mentor, guidance, nps))
+    wh.run()
+    who = [a[0] for a in answers]
+    row = wh.one("feedback_scores", cohort="C1", survey_id="r", role="mentor", item="guidance")
+    assert (row["n"], row["n_respondents"]) == (40, 7)
+    library = clustered_interval([a[1] for a in answers], who)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(library, rel=1e-12, abs=1e-12)
+    scores = [100 if a[2] >= 9 else -100 if a[2] <= 6 else 0 for a in answers]
+    low, high = clustered_interval(scores, who)
+    row = wh.one("nps", cohort="C1", survey_id="r", role="mentor")
+    assert (row["nps_ci_low"], row["nps_ci_high"]) == pytest.approx(
+        (max(low, -100), min(high, 100)), rel=1e-12, abs=1e-9
+    )

@@ -26,6 +26,7 @@ from assets.publish import (
     publish,
 )
 from assets.resources import open_working_db
+from assets.warehouse.outcomes import build_outcome_marts
 from assets.warehouse.pseudonyms import sync_participant_keys
 from tests import dbt_compiled
 from tests.conftest import copy_examples, write_landing
@@ -41,6 +42,7 @@ def working(settings):
             ingest_source(con, source, settings.landing_dir, log=lambda m: None)
         sync_participant_keys(con, settings.pseudonym_key())
         dbt_compiled.build(con)
+        build_outcome_marts(con, settings)  # the outcome marts are Python (outcomes.py)
     return settings
 
 

@@ -151,3 +151,48 @@ def test_a_failing_early_warning_keeps_its_marts_and_lets_the_run_go_on(loaded) 
         ]
         assert "the early warning failed (CatalogException)" in rows[0][3]
         assert content(con) == before
+
+
+def test_the_outcome_marts_are_built_and_a_failure_keeps_them(loaded) -> None:
+    import dagster as dg
+
+    from assets.resources import WarehouseResource
+    from assets.warehouse.outcome_assets import outcome_marts
+    from assets.warehouse.outcomes import OUTCOME_TABLES
+    from tests import dbt_compiled
+
+    def run() -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [outcome_marts],
+            resources={"warehouse": WarehouseResource()},
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+
+    def states(con) -> list[tuple]:
+        return con.execute(
+            "SELECT table_name, status, current FROM ingest.table_builds "
+            "WHERE table_name IN ? ORDER BY 1",
+            [list(OUTCOME_TABLES)],
+        ).fetchall()
+
+    with open_working_db(loaded) as con:
+        dbt_compiled.build(con)
+    result = run()
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks and all(checks.values())  # the marts' checks ran in the same step
+    with open_working_db(loaded) as con:
+        assert states(con) == [(name, "built", True) for name in sorted(OUTCOME_TABLES)]
+        before = {
+            name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+            for name in OUTCOME_TABLES
+        }
+        assert con.execute("SELECT count(*) FROM marts.match_retention").fetchone()[0] > 0
+        con.execute("DROP TABLE core.participants")  # match_design's attributes cannot be read
+    assert run().success  # recorded, not fatal: the publish step can still run
+    with open_working_db(loaded) as con:
+        assert states(con) == [(name, "failed", False) for name in sorted(OUTCOME_TABLES)]
+        assert {
+            name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+            for name in OUTCOME_TABLES
+        } == before

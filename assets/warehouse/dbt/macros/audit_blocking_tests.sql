@@ -14,8 +14,6 @@ skipped. dbt then runs the same tests again after the model, as the reported che
         'held_meetings_in_window': audit_held_meetings_in_window,
         'held_meetings_add_up': audit_held_meetings_add_up,
         'health_score_in_range': audit_health_score_in_range,
-        'survival_is_a_curve': audit_survival_is_a_curve,
-        'closures_add_up': audit_closures_add_up,
         'small_groups_suppressed': audit_small_groups_suppressed,
     } -%}
     {%- set audits = [] -%}

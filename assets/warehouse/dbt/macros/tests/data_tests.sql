@@ -66,30 +66,6 @@ WHERE health_score < 0 OR health_score > 100 OR (health_score IS NULL) <> (healt
 {% test health_score_in_range(model) %}{{ audit_health_score_in_range(model=model) }}{% endtest %}
 
 
-{# survival lies in [0, 1], never rises from one day to a later one within a (program, cohort),
-   and its interval holds it. #}
-{% macro audit_survival_is_a_curve(model) %}
-WITH curve AS (
-    SELECT *, lag(survival) OVER (PARTITION BY program, cohort ORDER BY day) AS earlier
-    FROM {{ model }}
-)
-SELECT program || '/' || cohort || '/' || day AS label FROM curve
-WHERE survival < 0 OR survival > 1 OR survival > earlier
-    OR ci_low > survival OR ci_high < survival OR ci_low < 0 OR ci_high > 1
-{% endmacro %}
-{% test survival_is_a_curve(model) %}{{ audit_survival_is_a_curve(model=model) }}{% endtest %}
-
-
-{# ended = completed + closed_early, and the early closures by reason add up to closed_early. #}
-{% macro audit_closures_add_up(model) %}
-SELECT program || '/' || cohort AS label FROM {{ model }}
-WHERE ended <> completed + closed_early
-    OR closed_early <> mentor_withdrew + mentee_withdrew + no_engagement + rematched + other
-        + unknown_reason
-{% endmacro %}
-{% test closures_add_up(model) %}{{ audit_closures_add_up(model=model) }}{% endtest %}
-
-
 {#
 No figure about fewer than k respondents is shown in the clear, directly or by subtraction: no
 shown group under k, no shown mentor/mentee sibling of a hidden one, no cohorts whose hidden

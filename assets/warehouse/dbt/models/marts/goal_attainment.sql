@@ -11,6 +11,8 @@ WITH goal_counts AS (
         count(*) FILTER (WHERE status = 'abandoned') AS goals_abandoned,
         count(*) FILTER (WHERE status = 'open') AS goals_open,
         count(*) FILTER (WHERE is_overdue) AS goals_overdue,
+        -- Open goals without a target date can never be overdue: outside the rate's n.
+        count(*) FILTER (WHERE status = 'open' AND target_date IS NULL) AS goals_open_undated,
         quantile_cont(days_to_achieve, 0.5) FILTER (WHERE status = 'achieved')
             AS median_days_to_achieve,
         count(*) FILTER (WHERE is_smart) / count(*) AS smart_share
@@ -43,6 +45,7 @@ SELECT
     {{ wilson_interval('attainment_rate', 'n_rated', '-') }}::DOUBLE AS attainment_ci_low,
     {{ wilson_interval('attainment_rate', 'n_rated', '+') }}::DOUBLE AS attainment_ci_high,
     median_days_to_achieve::DOUBLE AS median_days_to_achieve,
-    smart_share::DOUBLE AS smart_share
+    smart_share::DOUBLE AS smart_share,
+    goals_open_undated
 FROM rated
 ORDER BY program, cohort, horizon

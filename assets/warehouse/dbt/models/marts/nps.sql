@@ -42,7 +42,12 @@ WITH disclosure_input AS (
             count(*) AS n_respondents,
             CAST(sum(promoters) AS BIGINT) AS promoters,
             CAST(sum(passives) AS BIGINT) AS passives,
-            CAST(sum(detractors) AS BIGINT) AS detractors
+            CAST(sum(detractors) AS BIGINT) AS detractors,
+            -- for the clustered interval, with scores 1 / 0 / -1 (x 100 below): per respondent
+            -- n_g answers and S_g = promoters - detractors
+            sum((promoters - detractors) * (promoters - detractors)) AS respondent_squares,
+            sum(answers * (promoters - detractors)) AS respondent_cross,
+            sum(answers * answers) AS respondent_answer_squares
         FROM respondent_groups
         GROUP BY ALL
     ),
@@ -57,16 +62,20 @@ WITH disclosure_input AS (
     ),
 
     with_interval AS (
+        -- Interval of a mean of answers (METRICS.md, shared rules), of the scores 100 / 0 / -100:
+        -- t with G - 1 degrees of freedom, standard error clustered by respondent
+        -- (macros/clustered_t_interval.sql), in units of 1 with T = promoters - detractors,
+        -- x 100 for the score.
         SELECT
             *,
-            1.96::DOUBLE * 100
-            * sqrt(
-                -- never below 0 mathematically; greatest() guards against rounding
-                greatest(
-                    promoter_share + detractor_share - (promoter_share - detractor_share) ** 2, 0
-                )
-                / n
-            ) AS nps_half_width
+            100 * {{ clustered_t_half_width(
+                n='n',
+                total='(promoters - detractors)',
+                respondents='n_respondents',
+                squares='respondent_squares',
+                cross='respondent_cross',
+                count_squares='respondent_answer_squares'
+            ) }} AS nps_half_width
         FROM scored
     )
 
@@ -92,8 +101,15 @@ SELECT
     CASE WHEN NOT suppressed THEN passives END AS passives,
     CASE WHEN NOT suppressed THEN detractors END AS detractors,
     CASE WHEN NOT suppressed THEN nps END::DOUBLE AS nps,
-    CASE WHEN NOT suppressed THEN nps - nps_half_width END::DOUBLE AS nps_ci_low,
-    CASE WHEN NOT suppressed THEN nps + nps_half_width END::DOUBLE AS nps_ci_high,
+    -- clipped to the score's range [-100, 100] (greatest and least skip NULLs: test first)
+    CASE
+        WHEN NOT suppressed AND nps_half_width IS NOT NULL
+            THEN greatest(nps - nps_half_width, -100)
+    END::DOUBLE AS nps_ci_low,
+    CASE
+        WHEN NOT suppressed AND nps_half_width IS NOT NULL
+            THEN least(nps + nps_half_width, 100)
+    END::DOUBLE AS nps_ci_high,
     suppressed
 FROM disclosure_cells
 ORDER BY program, survey_id, cohort, role

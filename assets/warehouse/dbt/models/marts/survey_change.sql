@@ -67,32 +67,75 @@ WITH disclosure_input AS (
         WHERE intake_answer IS NOT NULL AND closing_answer IS NOT NULL
     ),
 
-    change_groups AS (
-        -- Integer sums, so every figure is exact and independent of row order.
+    respondent_changes AS (
+        -- One row per respondent of each group (the respondent is in every grouping set): their
+        -- pairs and sums, so the interval can be clustered by respondent. Integer sums, so every
+        -- figure is exact and independent of row order.
         SELECT
             program,
             {{ rollup_label('cohort') }} AS cohort,
             {{ rollup_label('role') }} AS role,
             item,
-            count(*) AS n_pairs,
-            count(DISTINCT respondent_key) AS n_respondents,
-            sum(intake_answer) / count(*) AS intake_mean,
-            sum(closing_answer) / count(*) AS closing_mean,
-            sum(change) / count(*) AS mean_change,
-            -- sample standard deviation: sqrt((n*sum(x^2) - sum(x)^2) / (n*(n-1)))
-            sqrt(
-                (count(*) * sum(change * change) - sum(change) * sum(change))
-                / (count(*) * (count(*) - 1))
-            ) AS change_sd,
-            count(*) FILTER (WHERE change > 0) / count(*) AS improved_share,
-            count(*) FILTER (WHERE change < 0) / count(*) AS declined_share
+            count(*) AS pairs,
+            sum(intake_answer) AS intake_sum,
+            sum(closing_answer) AS closing_sum,
+            sum(change) AS change_sum,
+            count(*) FILTER (WHERE change > 0) AS improved,
+            count(*) FILTER (WHERE change < 0) AS declined
         FROM pair_items
         GROUP BY GROUPING SETS (
-            (program, cohort, role, item),
-            (program, role, item),
-            (program, cohort, item),
-            (program, item)
+            (program, cohort, role, item, respondent_key),
+            (program, role, item, respondent_key),
+            (program, cohort, item, respondent_key),
+            (program, item, respondent_key)
         )
+    ),
+
+    change_sums AS (
+        SELECT
+            program,
+            cohort,
+            role,
+            item,
+            CAST(sum(pairs) AS BIGINT) AS n_pairs,
+            count(*) AS n_respondents,
+            sum(intake_sum) AS intake_sum,
+            sum(closing_sum) AS closing_sum,
+            sum(change_sum) AS change_sum,
+            sum(improved) AS improved,
+            sum(declined) AS declined,
+            sum(change_sum * change_sum) AS respondent_squares,
+            sum(pairs * change_sum) AS respondent_cross,
+            sum(pairs * pairs) AS respondent_pair_squares
+        FROM respondent_changes
+        GROUP BY ALL
+    ),
+
+    change_groups AS (
+        SELECT
+            program,
+            cohort,
+            role,
+            item,
+            n_pairs,
+            n_respondents,
+            intake_sum / n_pairs AS intake_mean,
+            closing_sum / n_pairs AS closing_mean,
+            change_sum / n_pairs AS mean_change,
+            -- Interval of a mean of answers (METRICS.md, shared rules), over the pairs' changes:
+            -- t with G - 1 degrees of freedom, standard error clustered by respondent
+            -- (macros/clustered_t_interval.sql).
+            {{ clustered_t_half_width(
+                n='n_pairs',
+                total='change_sum',
+                respondents='n_respondents',
+                squares='respondent_squares',
+                cross='respondent_cross',
+                count_squares='respondent_pair_squares'
+            ) }} AS half_width,
+            improved / n_pairs AS improved_share,
+            declined / n_pairs AS declined_share
+        FROM change_sums
     )
 
     SELECT
@@ -116,14 +159,8 @@ SELECT
     CASE WHEN NOT suppressed THEN intake_mean END::DOUBLE AS intake_mean,
     CASE WHEN NOT suppressed THEN closing_mean END::DOUBLE AS closing_mean,
     CASE WHEN NOT suppressed THEN mean_change END::DOUBLE AS mean_change,
-    CASE
-        WHEN NOT suppressed AND n_pairs >= 2
-            THEN mean_change - 1.96::DOUBLE * change_sd / sqrt(n_pairs)
-    END::DOUBLE AS ci_low,
-    CASE
-        WHEN NOT suppressed AND n_pairs >= 2
-            THEN mean_change + 1.96::DOUBLE * change_sd / sqrt(n_pairs)
-    END::DOUBLE AS ci_high,
+    CASE WHEN NOT suppressed THEN mean_change - half_width END::DOUBLE AS ci_low,
+    CASE WHEN NOT suppressed THEN mean_change + half_width END::DOUBLE AS ci_high,
     CASE WHEN NOT suppressed THEN improved_share END::DOUBLE AS improved_share,
     CASE WHEN NOT suppressed THEN declined_share END::DOUBLE AS declined_share,
     suppressed
