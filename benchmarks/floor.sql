@@ -219,11 +219,10 @@ folded AS (
 )
 SELECT
     f.goal_id, f.match_id, k.program, k.cohort,
-    f.last_set.title AS title,
     f.last_set.horizon AS horizon,
     coalesce(f.last_set.category, 'other') AS category,
     f.last_set.target_date AS target_date,
-    f.last_set.measure AS measure,
+    coalesce(regexp_matches(f.last_set.measure, '[^[:space:]]'), false) AS has_measure,
     f.set_on,
     CASE f.last_type WHEN 'achieved' THEN 'achieved' WHEN 'abandoned' THEN 'abandoned'
          ELSE 'open' END AS status,
@@ -233,8 +232,7 @@ SELECT
     CASE WHEN f.last_type = 'achieved' THEN f.last_achieved_on - f.set_on END AS days_to_achieve,
     coalesce(f.last_type NOT IN ('achieved', 'abandoned')
              AND f.last_set.target_date < getvariable('as_of'), false) AS is_overdue,
-    coalesce(regexp_matches(f.last_set.measure, '[^[:space:]]'), false)
-        AND f.last_set.target_date IS NOT NULL AS is_smart
+    has_measure AND f.last_set.target_date IS NOT NULL AS is_smart
 FROM folded AS f
 JOIN known_matches AS k USING (match_id);
 

@@ -237,8 +237,11 @@ def test_every_model_shows_its_columns_comments_and_sql_file():
             [schema_name, table_name],
         ).fetchone()
         assert spec.description == table_comment
-    # the outcome marts (Python): their columns and comments as the DDL gives them
+    # the outcome marts (Python): their columns and comments as their DDL gives them
     from assets.warehouse.outcome_assets import outcome_marts
+    from assets.warehouse.outcomes import create_tables
+
+    create_tables(con)
 
     outcome_specs = {spec.key: spec for spec in outcome_marts.specs}
     for name in ("match_retention", "match_closures", "match_design", "survey_reliability"):

@@ -138,7 +138,7 @@ def test_a_failing_early_warning_keeps_its_marts_and_lets_the_run_go_on(loaded) 
     with open_working_db(loaded) as con:
         before = content(con)
         assert before
-        con.execute("DROP TABLE core.meeting_states")  # the snapshots cannot be taken
+        con.execute("DROP TABLE core.risk_snapshots")  # the snapshots cannot be read
     assert run().success  # recorded, not fatal: the publish step can still run
     with open_working_db(loaded) as con:
         rows = con.execute(
