@@ -11,6 +11,7 @@ import dagster as dg
 from assets.publish import PUBLISHED_KEY
 from assets.resources import WarehouseResource
 from assets.settings import Settings
+from assets.warehouse.table_builds import tables_not_current
 
 if TYPE_CHECKING:  # the pages (Plotly) are imported by the step that builds them, not by the
     # Definitions every run process, CLI command and code server loads
@@ -29,6 +30,9 @@ DASHBOARDS_KEY = dg.AssetKey(["dashboards", "pages"])
     kinds={"plotly", "html"},
 )
 def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """The pages are always rebuilt (they say which tables are behind); then, when a table
+    could not be built this run, the step fails, so the run's status in Dagster is the CLI's
+    exit code and the run-failure alert goes out, naming each table and why."""
     from dashboards.build import DIGEST, OPERATOR, build_site
 
     settings = warehouse.settings()
@@ -40,6 +44,7 @@ def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
             built_at=dt.datetime.now(dt.UTC),
             min_group_size=settings.min_group_size,
         )
+        behind = tables_not_current(con)
     pages = site.paths
     context.log.info(f"Dashboards: {settings.dashboards_dir / 'index.html'}")
     digest_dir = settings.dashboards_dir / DIGEST
@@ -48,7 +53,7 @@ def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         context.log.info(line)
     for line in mail.warnings:  # a digest that could not be sent is a warning, never a failure
         context.log.warning(line)
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "index": dg.MetadataValue.path(str(settings.dashboards_dir / "index.html")),
             "operator_digest": dg.MetadataValue.path(
@@ -72,6 +77,14 @@ def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
             "bytes": sum(p.stat().st_size for p in pages if p.suffix == ".html"),
         }
     )
+    if behind:
+        raise dg.Failure(
+            description=f"{len(behind)} table(s) kept older content this run (ingest.table_builds): "
+            + "; ".join(
+                f"{table} ({status}): {detail or 'no detail'}" for table, status, detail in behind
+            ),
+            metadata={table: f"{status}: {detail or ''}" for table, status, detail in behind},
+        )
 
 
 def _send(settings: Settings, site: "Site", digest_dir: Path) -> "SendReport":

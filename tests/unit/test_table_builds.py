@@ -196,3 +196,38 @@ def test_the_outcome_marts_are_built_and_a_failure_keeps_them(loaded) -> None:
             name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
             for name in OUTCOME_TABLES
         } == before
+
+
+def test_a_table_left_behind_fails_the_run_once_the_pages_say_so(loaded) -> None:
+    """The run's status in Dagster agrees with the CLI's exit code: the pages are built (with
+    their banner), then the step fails naming the table, where the fault is and why."""
+    import dagster as dg
+
+    from assets.dashboards_asset import DASHBOARDS_KEY, dashboards
+    from assets.resources import WarehouseResource
+    from assets.warehouse.early_warning import create_tables as create_risk_tables
+    from assets.warehouse.outcomes import build_outcome_marts
+    from assets.warehouse.table_builds import record_built_elsewhere
+    from tests import dbt_compiled
+
+    detail = "models/marts/nps.sql: the model's SQL failed (BinderException)"
+    with open_working_db(loaded) as con:
+        dbt_compiled.build(con)
+        build_outcome_marts(con, loaded)
+        create_risk_tables(con)
+        record_built_elsewhere(con, ["marts.nps"], "failed", loaded, "run-0", 0.0, detail)
+    result = dg.materialize(
+        [dashboards],
+        resources={"warehouse": WarehouseResource()},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert (
+        f"marts.nps (failed): {detail}" in failure.step_failure_data.user_failure_data.description
+    )
+    # the pages were written, and recorded, before the step failed
+    assert [e.asset_key for e in result.get_asset_materialization_events()] == [DASHBOARDS_KEY]
+    index = (loaded.dashboards_dir / "index.html").read_text(encoding="utf-8")
+    assert "marts.nps" in index
