@@ -386,13 +386,16 @@ def test_the_dagster_asset_writes_both_marts(settings):
 
 
 def _identities(con) -> None:
-    """Names for the at-risk page's join (restricted.participant_identity)."""
+    """Names and goal titles for the restricted pages' joins (restricted.participant_identity,
+    restricted.goal_texts), as the warehouse keeps them."""
     con.execute(
         "CREATE SCHEMA IF NOT EXISTS restricted; "
         "CREATE TABLE restricted.participant_identity AS "
         "SELECT mentor_key AS participant_key, mentor_key AS participant_id, "
         "'Mentor of ' || match_id AS full_name, NULL::VARCHAR AS email FROM core.matches "
-        "UNION ALL SELECT mentee_key, mentee_key, 'Mentee of ' || match_id, NULL FROM core.matches"
+        "UNION ALL SELECT mentee_key, mentee_key, 'Mentee of ' || match_id, NULL FROM core.matches; "
+        "CREATE TABLE restricted.goal_texts AS "
+        "SELECT goal_id, 'Goal ' || goal_id AS title, NULL::VARCHAR AS measure FROM marts.goal_status"
     )
 
 
