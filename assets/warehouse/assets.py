@@ -192,6 +192,28 @@ def ddl_schema(
     return schema
 
 
+def python_mart_specs(
+    keys: list[dg.AssetKey],
+    create_tables: Callable[[duckdb.DuckDBPyConnection], None],
+    upstream: list[dg.AssetKey],
+) -> list[dg.AssetSpec]:
+    """The specs of marts a Python step writes: described by their DDL (ddl_schema)."""
+    schema = ddl_schema(create_tables)
+    return [
+        dg.AssetSpec(
+            key=key,
+            group_name="marts",
+            description=schema[".".join(key.path)][0],
+            metadata={
+                "dagster/column_schema": dg.TableSchema(columns=schema[".".join(key.path)][1])
+            },
+            kinds={"duckdb", "python"},
+            deps=upstream,
+        )
+        for key in keys
+    ]
+
+
 def check_spec(check: DataCheck) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         check.name, asset=table_key(check.table), description=check.description

@@ -13,7 +13,7 @@ import time
 import dagster as dg
 
 from assets.resources import WarehouseResource
-from assets.warehouse.assets import check_spec, ddl_schema, table_key
+from assets.warehouse.assets import check_spec, python_mart_specs, table_key
 from assets.warehouse.checks import CHECKS, run_check
 from assets.warehouse.outcomes import (
     OUTCOME_READS,
@@ -26,24 +26,11 @@ from assets.warehouse.table_builds import record_built_elsewhere, tables_not_cur
 OUTCOME_KEYS = [table_key(name) for name in OUTCOME_TABLES]
 UPSTREAM = [table_key(name) for name in OUTCOME_READS]
 OUTCOME_CHECKS = [check for check in CHECKS if check.table in OUTCOME_TABLES]
-_SCHEMA = ddl_schema(create_tables)
-
-
-def _spec(key: dg.AssetKey) -> dg.AssetSpec:
-    comment, columns = _SCHEMA[".".join(key.path)]
-    return dg.AssetSpec(
-        key=key,
-        group_name="marts",
-        description=comment,
-        metadata={"dagster/column_schema": dg.TableSchema(columns=columns)},
-        kinds={"duckdb", "python"},
-        deps=UPSTREAM,
-    )
 
 
 @dg.multi_asset(
     name="outcome_marts",
-    specs=[_spec(key) for key in OUTCOME_KEYS],
+    specs=python_mart_specs(OUTCOME_KEYS, create_tables, UPSTREAM),
     check_specs=[check_spec(check) for check in OUTCOME_CHECKS],
 )
 def outcome_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):

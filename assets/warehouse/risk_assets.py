@@ -6,7 +6,7 @@ import time
 import dagster as dg
 
 from assets.resources import WarehouseResource
-from assets.warehouse.assets import ddl_schema, table_key
+from assets.warehouse.assets import python_mart_specs, table_key
 from assets.warehouse.early_warning import build_risk_marts, create_tables
 from assets.warehouse.table_builds import record_built_elsewhere, tables_not_current
 
@@ -16,24 +16,9 @@ RISK_KEYS = [table_key("marts.match_risk"), table_key("marts.risk_backtest")]
 UPSTREAM = [table_key("core.risk_snapshots"), table_key("marts.match_cadence")]
 
 
-_SCHEMA = ddl_schema(create_tables)
-
-
-def _spec(key: dg.AssetKey) -> dg.AssetSpec:
-    comment, columns = _SCHEMA[".".join(key.path)]
-    return dg.AssetSpec(
-        key=key,
-        group_name="marts",
-        description=comment,
-        metadata={"dagster/column_schema": dg.TableSchema(columns=columns)},
-        kinds={"duckdb", "python"},
-        deps=UPSTREAM,
-    )
-
-
 @dg.multi_asset(
     name="early_warning",
-    specs=[_spec(key) for key in RISK_KEYS],
+    specs=python_mart_specs(RISK_KEYS, create_tables, UPSTREAM),
 )
 def early_warning(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """A failure here keeps the two marts' previous content and lets the run publish the rest
